@@ -1,0 +1,112 @@
+"""The pledge filters of SPEC §5, shared by the pledge list, the reports and the exports."""
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, F, OuterRef, Q
+
+from pledges.choices import PledgeStatus
+from pledges.codes import is_country, is_currency, normalise_code
+from pledges.models import Category, Donor, Event, Pledge, PledgeItem
+
+
+class CodeField(forms.CharField):
+    """An ISO code in any letter case, cleaned to upper case and checked by ``is_valid``."""
+
+    def __init__(self, *args, is_valid, kind: str, **kwargs):
+        self.is_valid = is_valid
+        self.kind = kind
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        value = normalise_code(super().clean(value))
+        if value and not self.is_valid(value):
+            raise ValidationError(f"{value} is not {self.kind}.", code="invalid")
+        return value
+
+
+class CurrencyCodeFilter(django_filters.CharFilter):
+    field_class = CodeField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("field_name", "currency")
+        super().__init__(*args, is_valid=is_currency, kind="an ISO 4217 currency code", **kwargs)
+
+
+class CountryCodeFilter(django_filters.CharFilter):
+    field_class = CodeField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(
+            *args, is_valid=is_country, kind="an ISO 3166-1 alpha-2 country code", **kwargs
+        )
+
+
+ORDERING_FIELDS = {"announced_on", "value_eur", "donor__name"}
+
+
+class NullsLastOrderingFilter(django_filters.OrderingFilter):
+    """Pledges without a value sort last, whichever the direction."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        ordering = []
+        for term in value:
+            descending = term.startswith("-")
+            expression = F(term.lstrip("-"))
+            ordering.append(
+                expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
+            )
+        return qs.order_by(*ordering, "-id" if value[0].startswith("-") else "id")
+
+
+class PledgeFilter(django_filters.FilterSet):
+    donor = django_filters.ModelMultipleChoiceFilter(
+        queryset=Donor.objects.all(), help_text="Donor id; repeat for several."
+    )
+    category = django_filters.ModelMultipleChoiceFilter(
+        queryset=Category.objects.all(),
+        to_field_name="slug",
+        help_text="Category slug; repeat for several.",
+    )
+    event = django_filters.ModelChoiceFilter(queryset=Event.objects.all(), help_text="Event id.")
+    status = django_filters.MultipleChoiceFilter(
+        choices=PledgeStatus.choices, help_text="Status; repeat for several."
+    )
+    currency = CurrencyCodeFilter(help_text="Currency of the pledge (ISO 4217, any case).")
+    recipient = CountryCodeFilter(help_text="Recipient country (ISO 3166-1 alpha-2).")
+    date_from = django_filters.DateFilter(
+        field_name="announced_on", lookup_expr="gte", help_text="Announced on or after (ISO date)."
+    )
+    date_to = django_filters.DateFilter(
+        field_name="announced_on", lookup_expr="lte", help_text="Announced on or before (ISO date)."
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", help_text="Words in the title, the description or item names."
+    )
+    ordering = NullsLastOrderingFilter(
+        fields=sorted(ORDERING_FIELDS),
+        help_text="announced_on, value_eur or donor__name; prefix - for descending.",
+    )
+
+    class Meta:
+        model = Pledge
+        fields: list[str] = []
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        items = PledgeItem.objects.filter(pledge=OuterRef("pk"), name__icontains=value)
+        return queryset.filter(
+            Q(title__icontains=value) | Q(description__icontains=value) | Exists(items)
+        )
+
+
+class ReportPledgeFilter(PledgeFilter):
+    """On reports ``currency`` is the target currency: the pledges' own is ``pledge_currency``."""
+
+    currency = None
+    ordering = None
+    pledge_currency = CurrencyCodeFilter(help_text="Currency of the pledges (ISO 4217, any case).")

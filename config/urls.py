@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from .health import healthz
+
+admin.site.site_header = "Military aid pledges"
+admin.site.site_title = "Aid pledges admin"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("api.urls")),
+    path("healthz", healthz, name="healthz"),
+]

@@ -1,0 +1,204 @@
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.forms.models import BaseInlineFormSet
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import (
+    Category,
+    Donor,
+    Event,
+    ExchangeRate,
+    Pledge,
+    PledgeItem,
+    Source,
+    validate_source_count,
+)
+
+
+@admin.register(Donor)
+class DonorAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "iso2"]
+    list_filter = ["kind"]
+    search_fields = ["name", "iso2"]
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "date", "location"]
+    list_filter = ["kind"]
+    search_fields = ["name", "location"]
+    date_hierarchy = "date"
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    list_display = ["currency", "date", "rate"]
+    list_filter = ["currency"]
+    search_fields = ["currency"]
+    date_hierarchy = "date"
+    show_full_result_count = False
+
+
+class AtLeastOneSourceFormSet(BaseInlineFormSet):
+    """Every pledge is traceable: at least one source must remain after the edit."""
+
+    def clean(self):
+        super().clean()
+        kept = [
+            form
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE", False)
+        ]
+        try:
+            validate_source_count(len(kept))
+        except ValidationError as error:
+            raise ValidationError(error.messages) from error
+
+
+class PledgeItemInline(admin.TabularInline):
+    model = PledgeItem
+    extra = 0
+    fields = ["name", "quantity"]
+
+
+class SourceInline(admin.TabularInline):
+    model = Source
+    formset = AtLeastOneSourceFormSet
+    extra = 0
+    min_num = 1
+    fields = ["url", "publisher", "title", "published_on"]
+
+
+class ComponentInline(admin.TabularInline):
+    model = Pledge
+    fk_name = "parent"
+    verbose_name = "component"
+    verbose_name_plural = "components (pledges inside this package)"
+    extra = 0
+    show_change_link = True
+    fields = ["title", "category", "amount", "currency", "status", "value_eur"]
+    readonly_fields = ["title", "category", "amount", "currency", "status", "value_eur"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        # A component needs its own sources: it is added from its own page, with the package set.
+        return False
+
+
+class YearListFilter(admin.SimpleListFilter):
+    title = "year announced"
+    parameter_name = "year"
+
+    def lookups(self, request, model_admin):
+        years = Pledge.objects.dates("announced_on", "year", order="DESC")
+        return [(str(day.year), str(day.year)) for day in years]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(announced_on__year=int(self.value()))
+        return queryset
+
+
+class CurrencyListFilter(admin.SimpleListFilter):
+    title = "currency"
+    parameter_name = "currency"
+
+    def lookups(self, request, model_admin):
+        codes = (
+            Pledge.objects.exclude(currency="")
+            .order_by("currency")
+            .values_list("currency", flat=True)
+            .distinct()
+        )
+        return [(code, code) for code in codes]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(currency=self.value())
+        return queryset
+
+
+@admin.register(Pledge)
+class PledgeAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "title",
+        "donor",
+        "category",
+        "announced_on",
+        "amount",
+        "currency",
+        "amount_basis",
+        "value_eur",
+        "status",
+        "parent",
+    ]
+    list_select_related = ["donor", "category", "parent", "parent__donor"]
+    list_filter = [
+        "status",
+        "category",
+        ("donor", admin.RelatedOnlyFieldListFilter),
+        ("event", admin.RelatedOnlyFieldListFilter),
+        CurrencyListFilter,
+        YearListFilter,
+        "amount_basis",
+    ]
+    search_fields = ["title", "description", "items__name", "donor__name", "external_ref"]
+    autocomplete_fields = ["donor", "category", "event", "parent"]
+    date_hierarchy = "announced_on"
+    show_full_result_count = False
+    list_per_page = 50
+    inlines = [PledgeItemInline, SourceInline, ComponentInline]
+    readonly_fields = [
+        "total_amount",
+        "value_eur",
+        "rate_date",
+        "version",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["donor", "title", "description", "category", "event", "recipient"]}),
+        ("Announcement", {"fields": ["announced_on", "status", "parent", "external_ref"]}),
+        (
+            "Value",
+            {
+                "fields": [
+                    ("amount", "currency"),
+                    "amount_basis",
+                    ("period_start_year", "period_end_year"),
+                ]
+            },
+        ),
+        (
+            "Derived (computed from the amount and the ECB rates)",
+            {"fields": readonly_fields},
+        ),
+    ]
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # The package autocomplete offers only pledges that can be packages: not components.
+        if request.GET.get("field_name") == "parent":
+            queryset = queryset.filter(Q(parent__isnull=True))
+        return queryset, may_have_duplicates
+
+    # Reviewers may change only the status of a pledge.
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) or request.user.has_perm(
+            "pledges.change_pledge_status"
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.has_perm("pledges.change_pledge"):
+            return self.readonly_fields
+        editable = {"status"}
+        every_field = [field.name for field in Pledge._meta.fields if field.editable]
+        return [*self.readonly_fields, *(name for name in every_field if name not in editable)]

@@ -1,0 +1,23 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from pledges.models import ExchangeRate
+from pledges.services import recompute_derived_values
+
+REFERENCE_FIXTURES = ["categories", "donors", "events", "pledges"]
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the reference data (categories, donors, UDCG events and the pledges of the seed "
+        "articles), the ECB rates if none are stored yet, and compute every pledge's EUR value."
+    )
+
+    def handle(self, *args, **options):
+        call_command("loaddata", *REFERENCE_FIXTURES, verbosity=options["verbosity"])
+        if not ExchangeRate.objects.exists():
+            call_command("load_ecb_rates", verbosity=options["verbosity"])
+        else:
+            # Fixtures are loaded raw: their derived values are computed here.
+            changed = recompute_derived_values()
+            self.stdout.write(f"{changed} pledge values computed.")

@@ -1,0 +1,464 @@
+"""The domain of SPEC §2. Every rule that the admin, the API and imports share lives here:
+``full_clean()`` refuses what they must all refuse, and the database constraints hold what the
+database can hold."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from . import conversion
+from .choices import (
+    AMOUNT_DECIMAL_PLACES,
+    AMOUNT_MAX_DIGITS,
+    PERIOD_MAX_YEAR,
+    PERIOD_MAX_YEARS,
+    PERIOD_MIN_YEAR,
+    TOTAL_MAX_DIGITS,
+    AmountBasis,
+    DonorKind,
+    EventKind,
+    PledgeStatus,
+)
+from .codes import is_country, is_currency, normalise_code
+
+MAX_AMOUNT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES) - Decimal("0.01")
+
+
+def validate_country_code(value: str) -> None:
+    if not is_country(value):
+        raise ValidationError(
+            "%(value)s is not an ISO 3166-1 alpha-2 country code.",
+            code="invalid_country",
+            params={"value": value},
+        )
+
+
+def validate_currency_code(value: str) -> None:
+    if not is_currency(value):
+        raise ValidationError(
+            "%(value)s is not an ISO 4217 currency code.",
+            code="invalid_currency",
+            params={"value": value},
+        )
+
+
+def validate_source_count(count: int) -> None:
+    """Every figure is traceable: a pledge keeps at least one source."""
+    if count < 1:
+        raise ValidationError(
+            {"sources": "A pledge needs at least one source."}, code="source_required"
+        )
+
+
+class Donor(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=20, choices=DonorKind.choices, default=DonorKind.COUNTRY)
+    iso2 = models.CharField(
+        "ISO code",
+        max_length=2,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_country_code],
+        help_text="ISO 3166-1 alpha-2; countries only.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind=DonorKind.COUNTRY, iso2__isnull=False)
+                | (~Q(kind=DonorKind.COUNTRY) & Q(iso2__isnull=True)),
+                name="donor_iso2_for_countries_only",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        self.iso2 = normalise_code(self.iso2) or None
+        if self.kind == DonorKind.COUNTRY and not self.iso2:
+            raise ValidationError({"iso2": "A country needs its ISO 3166-1 alpha-2 code."})
+        if self.kind != DonorKind.COUNTRY and self.iso2:
+            raise ValidationError({"iso2": "Only countries have an ISO country code."})
+
+
+class Category(models.Model):
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Event(models.Model):
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=EventKind.choices, default=EventKind.OTHER)
+    date = models.DateField()
+    location = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-date", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "date"], name="event_unique_name_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.date:%d %b %Y})"
+
+
+class PledgeQuerySet(models.QuerySet):
+    def with_related(self) -> "PledgeQuerySet":
+        """Everything a pledge is shown with, in a fixed number of queries."""
+        return self.select_related("donor", "category", "event", "parent").prefetch_related(
+            "items", "sources"
+        )
+
+
+class Pledge(models.Model):
+    donor = models.ForeignKey(Donor, on_delete=models.PROTECT, related_name="pledges")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="pledges")
+    event = models.ForeignKey(
+        Event, on_delete=models.PROTECT, related_name="pledges", null=True, blank=True
+    )
+    recipient = models.CharField(
+        max_length=2,
+        default="UA",
+        validators=[validate_country_code],
+        help_text="ISO 3166-1 alpha-2 code of the receiving country.",
+    )
+    announced_on = models.DateField()
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=PledgeStatus.choices, default=PledgeStatus.ANNOUNCED
+    )
+    amount = models.DecimalField(
+        max_digits=AMOUNT_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_AMOUNT)],
+        help_text="Leave empty for an in-kind pledge with no stated value.",
+    )
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[validate_currency_code],
+        help_text="ISO 4217 code; required with an amount.",
+    )
+    amount_basis = models.CharField(
+        max_length=10, choices=AmountBasis.choices, default=AmountBasis.TOTAL
+    )
+    period_start_year = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(PERIOD_MIN_YEAR), MaxValueValidator(PERIOD_MAX_YEAR)],
+    )
+    period_end_year = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(PERIOD_MIN_YEAR), MaxValueValidator(PERIOD_MAX_YEAR)],
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="components",
+        null=True,
+        blank=True,
+        verbose_name="package",
+        help_text="The package this pledge is a component of.",
+    )
+    external_ref = models.CharField(
+        "external reference",
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="A stable identifier used by imports and exports.",
+    )
+
+    # Derived on save, never typed in.
+    total_amount = models.DecimalField(
+        max_digits=TOTAL_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    value_eur = models.DecimalField(
+        "value (EUR)",
+        max_digits=TOTAL_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    rate_date = models.DateField(null=True, blank=True, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["version", "updated_at"])
+    objects = PledgeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-announced_on", "-id"]
+        permissions = [("change_pledge_status", "Can change the status of a pledge")]
+        indexes = [
+            models.Index(fields=["announced_on", "id"], name="pledge_announced_idx"),
+            models.Index(fields=["donor", "announced_on"], name="pledge_donor_date_idx"),
+            models.Index(fields=["category", "announced_on"], name="pledge_category_date_idx"),
+            models.Index(fields=["status", "announced_on"], name="pledge_status_date_idx"),
+            models.Index(fields=["currency"], name="pledge_currency_idx"),
+            models.Index(fields=["recipient"], name="pledge_recipient_idx"),
+            models.Index(fields=["value_eur"], name="pledge_value_eur_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gt=0), name="pledge_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | ~Q(currency=""),
+                name="pledge_currency_with_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_basis=AmountBasis.TOTAL)
+                | Q(period_start_year__isnull=False, period_end_year__isnull=False),
+                name="pledge_per_year_has_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start_year__isnull=True)
+                | Q(period_end_year__isnull=True)
+                | (
+                    Q(period_end_year__gte=F("period_start_year"))
+                    & Q(period_end_year__lt=F("period_start_year") + PERIOD_MAX_YEARS)
+                ),
+                name="pledge_period_order_and_length",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(period_start_year__isnull=True)
+                    | Q(period_start_year__range=(PERIOD_MIN_YEAR, PERIOD_MAX_YEAR))
+                )
+                & (
+                    Q(period_end_year__isnull=True)
+                    | Q(period_end_year__range=(PERIOD_MIN_YEAR, PERIOD_MAX_YEAR))
+                ),
+                name="pledge_period_years_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True) | ~Q(parent=F("id")),
+                name="pledge_not_own_package",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.donor.name if self.donor_id else '?'}: {self.title}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.refresh_derived()
+        updating = not self._state.adding
+        if updating:
+            # Incremented in the database, so that concurrent writers cannot reuse a version.
+            self.version = F("version") + 1
+        super().save(*args, **kwargs)
+        if updating:
+            self.refresh_from_db(fields=["version"])
+
+    # --- validation -------------------------------------------------------------------
+
+    def clean(self) -> None:
+        self.currency = normalise_code(self.currency)
+        self.recipient = normalise_code(self.recipient)
+        errors: dict[str, list[str]] = {}
+
+        def refuse(field: str, message: str) -> None:
+            errors.setdefault(field, []).append(message)
+
+        if self.announced_on and self.announced_on > timezone.localdate():
+            refuse("announced_on", "A pledge cannot be announced in the future.")
+        if self.amount is not None and not self.currency:
+            refuse("currency", "A currency is required with an amount.")
+        if self.amount is None and self.amount_basis == AmountBasis.PER_YEAR:
+            refuse("amount", "A per-year pledge needs its yearly amount.")
+        self._clean_period(refuse)
+        self._clean_package(refuse)
+        if errors:
+            raise ValidationError(errors)
+
+    def _clean_period(self, refuse) -> None:
+        start, end = self.period_start_year, self.period_end_year
+        if self.amount_basis == AmountBasis.PER_YEAR:
+            if start is None:
+                refuse("period_start_year", "A per-year pledge needs the first year of its period.")
+            if end is None:
+                refuse("period_end_year", "A per-year pledge needs the last year of its period.")
+        elif start is not None or end is not None:
+            refuse("amount_basis", "A period is only given with the per_year basis.")
+        if start is not None and end is not None:
+            if end < start:
+                refuse("period_end_year", "The period cannot end before it starts.")
+            elif conversion.period_years(start, end) > PERIOD_MAX_YEARS:
+                refuse("period_end_year", f"A period lasts at most {PERIOD_MAX_YEARS} years.")
+
+    def _clean_package(self, refuse) -> None:
+        """One level of packages, and components worth no more than their package (in EUR)."""
+        if self.parent_id is None:
+            if self.pk is not None:
+                self._check_components_fit(self.pk, self._value_eur_for_check(), refuse, "amount")
+            return
+        if self.pk is not None and self.parent_id == self.pk:
+            refuse("parent", "A pledge cannot be its own package.")
+            return
+        parent = Pledge.objects.filter(pk=self.parent_id).first()
+        if parent is None:
+            refuse("parent", "The package does not exist.")
+            return
+        if parent.parent_id is not None:
+            refuse("parent", "A component cannot be the package of another pledge.")
+        if self.pk is not None and Pledge.objects.filter(parent_id=self.pk).exists():
+            refuse("parent", "A package cannot be a component of another package.")
+        if parent.donor_id != self.donor_id and self.donor_id is not None:
+            refuse("parent", "A component must have the same donor as its package.")
+        if self.status != PledgeStatus.CANCELLED:
+            self._check_components_fit(
+                parent.pk,
+                parent.value_eur,
+                refuse,
+                "amount",
+                replace={self.pk: self._value_eur_for_check()},
+            )
+
+    def _value_eur_for_check(self) -> Decimal | None:
+        if self.amount is None or not self.currency or self.announced_on is None:
+            return None
+        total = conversion.pledge_total(
+            self.amount, self.amount_basis, self.period_start_year, self.period_end_year
+        )
+        converted = conversion.convert(total, self.currency, conversion.EURO, self.announced_on)
+        return converted.value if converted else None
+
+    @staticmethod
+    def _check_components_fit(package_id, package_value, refuse, field, replace=None) -> None:
+        """Refuse when the package's non-cancelled, valued components exceed its EUR value."""
+        if package_value is None:
+            return
+        values = dict(
+            Pledge.objects.filter(parent_id=package_id)
+            .exclude(status=PledgeStatus.CANCELLED)
+            .values_list("pk", "value_eur")
+        )
+        values.update(replace or {})
+        components_sum = sum((v for v in values.values() if v is not None), Decimal(0))
+        if components_sum > package_value:
+            refuse(
+                field,
+                f"The components are worth €{components_sum:,.2f}, more than their package "
+                f"(€{package_value:,.2f}).",
+            )
+
+    # --- derived values ---------------------------------------------------------------
+
+    def refresh_derived(self, rates: conversion.RateTable | None = None) -> None:
+        """Recompute the total, its EUR value and the rate date from the stored rates."""
+        self.currency = normalise_code(self.currency)
+        self.recipient = normalise_code(self.recipient) or "UA"
+        self.total_amount = conversion.pledge_total(
+            self.amount, self.amount_basis, self.period_start_year, self.period_end_year
+        )
+        converted = None
+        if self.total_amount is not None and self.currency and self.announced_on:
+            converted = conversion.convert(
+                self.total_amount, self.currency, conversion.EURO, self.announced_on, rates
+            )
+        self.value_eur = converted.value if converted else None
+        self.rate_date = converted.rate_date if converted else None
+
+    @property
+    def period_years(self) -> int:
+        return conversion.period_years(self.period_start_year, self.period_end_year)
+
+    @property
+    def is_package(self) -> bool:
+        return self.pk is not None and self.components.exists()
+
+
+class PledgeItem(models.Model):
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="items")
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Leave empty when the number is not stated.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__isnull=True) | Q(quantity__gt=0),
+                name="pledgeitem_quantity_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.name}" if self.quantity else self.name
+
+
+class Source(models.Model):
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="sources")
+    url = models.URLField(
+        "URL", max_length=1000, validators=[URLValidator(schemes=["http", "https"])]
+    )
+    publisher = models.CharField(max_length=200)
+    title = models.CharField(max_length=300, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(url=""), name="source_url_required"),
+            models.CheckConstraint(condition=~Q(publisher=""), name="source_publisher_required"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.publisher}: {self.title or self.url}"
+
+    def clean(self) -> None:
+        if self.published_on and self.published_on > timezone.localdate():
+            raise ValidationError({"published_on": "A source cannot be published in the future."})
+
+
+class ExchangeRate(models.Model):
+    currency = models.CharField(max_length=3)
+    date = models.DateField()
+    rate = models.DecimalField(
+        max_digits=18, decimal_places=6, help_text="Units of the currency per 1 EUR."
+    )
+
+    class Meta:
+        ordering = ["-date", "currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "date"], name="exchangerate_unique_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchangerate_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.rate} on {self.date}"

@@ -1,0 +1,17 @@
+import pytest
+from django.core.management import call_command
+
+from pledges import conversion
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Every test database holds the full ECB history from the bundled file, loaded once."""
+    with django_db_blocker.unblock():
+        conversion.store_rates(conversion.read_ecb_history(conversion.bundled_ecb_history()))
+
+
+@pytest.fixture
+def reference_data(db):
+    """The fixtures of the project (categories, donors, events, seed pledges) with values."""
+    call_command("load_reference_data", verbosity=0)
