@@ -1,11 +1,93 @@
-"""Writes that several entry points share (commands, the API, imports)."""
+"""Writes that several entry points share: the API, imports and commands.
 
+``write_pledge`` is the one way a pledge is created or changed together with its items and
+sources, so that every entry point refuses the same things with the same messages.
+"""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .conversion import RateTable
-from .models import Pledge
+from .models import Pledge, PledgeItem, Source, validate_source_count
 
 DERIVED_FIELDS = ["total_amount", "value_eur", "rate_date"]
+
+
+def _clean_children(
+    model, rows: Iterable[Mapping[str, Any]], pledge: Pledge
+) -> tuple[list, list[dict]]:
+    """Build and validate child rows; errors are a list with one dict per row (empty if fine)."""
+    objects, errors = [], []
+    for row in rows:
+        child = model(pledge=pledge, **row)
+        try:
+            child.full_clean(exclude=["pledge"])
+        except ValidationError as error:
+            errors.append(error.message_dict)
+        else:
+            errors.append({})
+        objects.append(child)
+    return objects, errors
+
+
+@transaction.atomic
+def write_pledge(
+    *,
+    pledge: Pledge | None = None,
+    fields: Mapping[str, Any],
+    items: Iterable[Mapping[str, Any]] | None = None,
+    sources: Iterable[Mapping[str, Any]] | None = None,
+) -> Pledge:
+    """Create ``pledge`` (or a new one) with ``fields``, replacing its items and sources when given.
+
+    ``items`` and ``sources`` are lists of field dicts; None leaves them as they are.
+    Raises ValidationError with a dict naming every bad field; for items and sources the value
+    is a list with one dict of errors per row. Nothing is written unless everything is valid.
+    """
+    pledge = pledge or Pledge()
+    for name, value in fields.items():
+        setattr(pledge, name, value)
+    errors: dict[str, Any] = {}
+    try:
+        pledge.full_clean()
+    except ValidationError as error:
+        errors.update(error.message_dict)
+
+    new_items = new_sources = None
+    if items is not None:
+        new_items, item_errors = _clean_children(PledgeItem, items, pledge)
+        if any(item_errors):
+            errors["items"] = item_errors
+    if sources is not None:
+        new_sources, source_errors = _clean_children(Source, sources, pledge)
+        if any(source_errors):
+            errors["sources"] = source_errors
+    if new_sources is not None:
+        source_count = len(new_sources)
+    else:
+        source_count = pledge.sources.count() if pledge.pk else 0
+    if "sources" not in errors:
+        try:
+            validate_source_count(source_count)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+    pledge.save()
+    # Children are saved one by one so that each gets its history row.
+    for new_children, manager in ((new_items, pledge.items), (new_sources, pledge.sources)):
+        if new_children is None:
+            continue
+        for old in manager.all():
+            old.delete()
+        for child in new_children:
+            child.pledge = pledge
+            child.save()
+    return pledge
 
 
 def recompute_derived_values(*, batch_size: int = 2000) -> int:

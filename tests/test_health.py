@@ -27,7 +27,12 @@ def test_healthz_answers_503_when_the_database_cannot_be_reached():
         "DATABASE_URL": "postgres://nobody@127.0.0.1:9/unreachable",
     }
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["503", "unreachable"]
