@@ -16,6 +16,27 @@ from .models import Pledge, PledgeItem, Source, validate_source_count
 DERIVED_FIELDS = ["total_amount", "value_eur", "rate_date"]
 
 
+class PledgeValidationError(ValidationError):
+    """Refused pledge data. ``detail`` names every bad field; for ``items`` and ``sources`` it
+    holds one dict of errors per row (empty for a good row), as an API would answer them.
+    ``message_dict`` has the same keys with the row errors spelt out."""
+
+    def __init__(self, detail: dict[str, Any]):
+        self.detail = detail
+        flat: dict[str, list[str]] = {}
+        for field, errors in detail.items():
+            if errors and isinstance(errors[0], dict):
+                flat[field] = [
+                    f"row {row}: {name}: {message}"
+                    for row, row_errors in enumerate(errors, start=1)
+                    for name, messages in row_errors.items()
+                    for message in messages
+                ]
+            else:
+                flat[field] = list(errors)
+        super().__init__(flat)
+
+
 def _clean_children(
     model, rows: Iterable[Mapping[str, Any]], pledge: Pledge
 ) -> tuple[list, list[dict]]:
@@ -44,8 +65,8 @@ def write_pledge(
     """Create ``pledge`` (or a new one) with ``fields``, replacing its items and sources when given.
 
     ``items`` and ``sources`` are lists of field dicts; None leaves them as they are.
-    Raises ValidationError with a dict naming every bad field; for items and sources the value
-    is a list with one dict of errors per row. Nothing is written unless everything is valid.
+    Raises PledgeValidationError naming every bad field; nothing is written unless everything
+    is valid.
     """
     pledge = pledge or Pledge()
     for name, value in fields.items():
@@ -75,7 +96,7 @@ def write_pledge(
         except ValidationError as error:
             errors.update(error.message_dict)
     if errors:
-        raise ValidationError(errors)
+        raise PledgeValidationError(errors)
 
     pledge.save()
     # Children are saved one by one so that each gets its history row.
