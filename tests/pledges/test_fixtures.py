@@ -15,7 +15,7 @@ from tests.ecb import ecb_rate
 
 pytestmark = pytest.mark.django_db
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "udcg-news-june-2025.txt"
+SEED = Path(__file__).resolve().parents[2] / "fixtures" / "seeds" / "udcg-news-june-2025.txt"
 MEETING = dt.date(2025, 6, 4)
 
 
