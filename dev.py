@@ -64,7 +64,7 @@ def local_env() -> dict:
 def serve() -> int:
     ensure_venv(with_dev=False)
     env = local_env()
-    for step in (("migrate", "--no-input"), ("load_reference_data",)):
+    for step in (("migrate", "--no-input"), ("load_reference_data", "--if-empty")):
         if run("manage.py", *step, env=env):
             return 1
     print(

@@ -59,3 +59,13 @@ def test_generate_pledges_makes_valid_pledges():
     for pledge in generated[:50]:
         pledge.full_clean()
         assert pledge.sources.exists()
+
+
+def test_load_reference_data_if_empty_keeps_local_edits(reference_data):
+    pledge = Pledge.objects.get(external_ref="udcg-2025-06-de-package")
+    Pledge.objects.filter(pk=pledge.pk).update(title="Edited locally")
+    out = StringIO()
+    call_command("load_reference_data", "--if-empty", stdout=out)
+    assert "already loaded" in out.getvalue()
+    pledge.refresh_from_db()
+    assert pledge.title == "Edited locally"

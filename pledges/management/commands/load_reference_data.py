@@ -1,7 +1,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from pledges.models import ExchangeRate
+from pledges.models import Category, ExchangeRate
 from pledges.services import recompute_derived_values
 
 REFERENCE_FIXTURES = ["categories", "donors", "events", "pledges"]
@@ -13,7 +13,17 @@ class Command(BaseCommand):
         "articles), the ECB rates if none are stored yet, and compute every pledge's EUR value."
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when the database already holds categories (keeps local edits).",
+        )
+
+    def handle(self, *args, if_empty: bool, **options):
+        if if_empty and Category.objects.exists():
+            self.stdout.write("Reference data already loaded; nothing to do.")
+            return
         call_command("loaddata", *REFERENCE_FIXTURES, verbosity=options["verbosity"])
         if not ExchangeRate.objects.exists():
             call_command("load_ecb_rates", verbosity=options["verbosity"])
