@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 from simple_history.admin import SimpleHistoryAdmin
 
+from .choices import AmountBasis
 from .models import (
     Category,
     Donor,
@@ -133,10 +134,8 @@ class PledgeAdmin(SimpleHistoryAdmin):
         "donor",
         "category",
         "announced_on",
-        "amount",
-        "currency",
-        "amount_basis",
-        "value_eur",
+        "stated_amount",
+        "value_in_euros",
         "status",
         "parent",
     ]
@@ -182,6 +181,19 @@ class PledgeAdmin(SimpleHistoryAdmin):
             {"fields": readonly_fields},
         ),
     ]
+
+    @admin.display(description="amount", ordering="amount")
+    def stated_amount(self, pledge):
+        if pledge.amount is None:
+            return "not stated"
+        text = f"{pledge.amount:,.2f} {pledge.currency}"
+        if pledge.amount_basis == AmountBasis.PER_YEAR:
+            text += f" a year, {pledge.period_start_year} to {pledge.period_end_year}"
+        return text
+
+    @admin.display(description="value (EUR)", ordering="value_eur")
+    def value_in_euros(self, pledge):
+        return "not converted" if pledge.value_eur is None else f"{pledge.value_eur:,.2f}"
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)

@@ -167,7 +167,7 @@ def test_the_changelist_query_count_does_not_grow_with_rows(admin_client):
 def test_the_changelist_shows_the_euro_value(admin_client):
     PledgeFactory(title="Shown", amount=Decimal("1000.00"), currency="EUR")
     response = admin_client.get(reverse("admin:pledges_pledge_changelist"))
-    assert b'<td class="field-value_eur">1000.00</td>' in response.content
+    assert b'<td class="field-value_in_euros">1,000.00</td>' in response.content
 
 
 def test_the_changelist_filters_by_year_and_currency(admin_client):
