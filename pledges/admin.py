@@ -193,7 +193,9 @@ class PledgeAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="value (EUR)", ordering="value_eur")
     def value_in_euros(self, pledge):
-        return "not converted" if pledge.value_eur is None else f"{pledge.value_eur:,.2f}"
+        if pledge.value_eur is not None:
+            return f"{pledge.value_eur:,.2f}"
+        return "" if pledge.amount is None else "no rate"
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
