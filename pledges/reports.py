@@ -150,6 +150,10 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
     them). One query, two with ``allocation=period``.
     """
     pledges = pledges.order_by()
+    if pledges.query.distinct:
+        # A filter made it DISTINCT (django-filter does for multiple choices); annotations
+        # cannot be summed over that, and a pledge is in the set or not.
+        pledges = Pledge.objects.filter(pk__in=pledges.values("pk"))
     if not include_cancelled:
         pledges = pledges.exclude(status=PledgeStatus.CANCELLED)
     period = options.allocation == PERIOD
