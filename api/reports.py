@@ -125,7 +125,6 @@ def filter_parameters(filterset_class) -> list[OpenApiParameter]:
 
 
 @extend_schema(
-    operation_id="reports_totals",
     parameters=[*REPORT_PARAMETERS, *filter_parameters(ReportPledgeFilter)],
     responses={
         200: OpenApiResponse(REPORT_SCHEMA, description="JSON, or CSV with format=csv."),
