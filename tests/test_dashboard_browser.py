@@ -56,7 +56,8 @@ class SerialWSGIServer(WSGIServer):
 def live_server():
     """pytest-django's live server, made serial (see ``SerialWSGIServer``)."""
     server = LiveServer(os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost", start=False)
-    server.thread.server_class = SerialWSGIServer
+    if server.thread.connections_override:  # SQLite's in-memory test database
+        server.thread.server_class = SerialWSGIServer
     server.start()
     yield server
     server.stop()
