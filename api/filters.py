@@ -67,6 +67,7 @@ class PledgeFilter(django_filters.FilterSet):
     )
     category = django_filters.ModelMultipleChoiceFilter(
         queryset=Category.objects.all(),
+        field_name="category__slug",
         to_field_name="slug",
         help_text="Category slug; repeat for several.",
     )

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from pledges.views import dashboard
+
 from .health import healthz
 
 admin.site.site_header = "Military aid pledges"
@@ -10,4 +12,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
     path("healthz", healthz, name="healthz"),
+    path("", dashboard, name="dashboard"),
 ]

@@ -17,6 +17,19 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from currency_converter import CURRENCY_FILE, ECB_URL
 from django.conf import settings
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    DateField,
+    DecimalField,
+    Expression,
+    F,
+    Func,
+    OuterRef,
+    Subquery,
+    Value,
+    When,
+)
 
 from .choices import AmountBasis
 from .codes import normalise_code
@@ -191,3 +204,123 @@ def store_rates(triples: Iterable[tuple[dt.date, str, Decimal]], batch_size: int
         update_fields=["rate"],
     )
     return len(rows)
+
+
+# --- the same rule inside the database, for reports --------------------------------------
+
+
+class DaysBefore(Func):
+    """``date`` minus a whole number of days, as a date, on PostgreSQL and SQLite alike."""
+
+    output_field = DateField()
+
+    def __init__(self, date, days: int):
+        self.days = int(days)
+        super().__init__(date)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql} - {self.days})", params
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"date({sql}, '-{self.days} days')", params
+
+
+def rate_expression(currency: str, on_date: str) -> Expression:
+    """The rate ``rate_for`` would use, looked up in the database (NULL when there is none).
+
+    ``currency`` is a code, or ``on_date`` and a ``currency`` starting with ``field:`` name
+    fields of the rows the expression is evaluated on (a pledge's currency and date).
+    """
+    one = Value(Decimal(1), output_field=DecimalField(max_digits=18, decimal_places=6))
+    is_field = currency.startswith(FIELD)
+    if is_field:
+        currency_field = currency.removeprefix(FIELD)
+        wanted = OuterRef(currency_field)
+    else:
+        wanted = normalise_code(currency)
+        if wanted == EURO:
+            return one
+    from .models import ExchangeRate
+
+    latest = Subquery(
+        ExchangeRate.objects.filter(
+            currency=wanted,
+            date__lte=OuterRef(on_date),
+            date__gte=DaysBefore(OuterRef(on_date), settings.EXCHANGE_RATE_MAX_AGE_DAYS),
+        )
+        .order_by("-date")
+        .values("rate")[:1],
+        output_field=DecimalField(max_digits=18, decimal_places=6),
+    )
+    if not is_field:
+        return latest
+    return Case(When(**{currency_field: EURO}, then=one), default=latest)
+
+
+FIELD = "field:"
+
+
+class ConvertedCents(Func):
+    """``money`` * target rate / source rate in whole cents, rounded half up like ``convert``;
+    NULL when a rate is missing.
+
+    PostgreSQL computes it in exact numeric arithmetic. SQLite has no decimal type and would
+    compute in floating point, where a value such as 54.115 may round down; there the same
+    Decimal arithmetic as ``convert`` runs in a function registered on each connection
+    (``register_sqlite_functions``).
+    """
+
+    output_field = BigIntegerField()
+    arity = 3
+
+    def __init__(self, money, source_rate, target_rate):
+        super().__init__(money, source_rate, target_rate)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (money, money_params), (source, source_params), (target, target_params) = (
+            compiler.compile(expression) for expression in self.source_expressions
+        )
+        return (
+            f"CAST(ROUND((({money}) * ({target}) / ({source})) * 100) AS bigint)",
+            (*money_params, *target_params, *source_params),
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(
+            compiler,
+            connection,
+            function=SQLITE_CONVERTED_CENTS,
+            template="%(function)s(%(expressions)s)",
+        )
+
+
+SQLITE_CONVERTED_CENTS = "pledges_converted_cents"
+
+
+def _sqlite_converted_cents(money, source_rate, target_rate):
+    if money is None or source_rate is None or target_rate is None:
+        return None
+    value = Decimal(str(money)) * Decimal(str(target_rate)) / Decimal(str(source_rate))
+    return int(round_money(value) * 100)
+
+
+def register_sqlite_functions(sender, connection, **kwargs) -> None:
+    """``connection_created`` receiver: the SQLite half of ``ConvertedCents``."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(
+            SQLITE_CONVERTED_CENTS, 3, _sqlite_converted_cents, deterministic=True
+        )
+
+
+def converted_cents_expression(
+    money: str, currency: str, to_currency: str, on_date: str
+) -> Expression:
+    """``convert(money, currency, to_currency, on_date).value`` in cents, as SQL, for the
+    fields ``money``, ``currency`` and ``on_date`` of each row."""
+    return ConvertedCents(
+        F(money),
+        rate_expression(FIELD + currency, on_date),
+        rate_expression(to_currency, on_date),
+    )

@@ -1,0 +1,387 @@
+"""Aggregate reports (SPEC §4): the one report engine of the API, the command line and the
+dashboard.
+
+Everything is summed in the database, in a fixed number of queries whatever the number of
+pledges. Each pledge gets one SQL expression, its *counted cents*: its total converted into the
+report currency at its own announcement date (``conversion.converted_cents_expression``), less
+what its non-cancelled components are worth in that currency, never below zero. Sums are of
+whole cents, so that a report is exactly the per-pledge conversions added up, on SQLite too.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import (
+    Coalesce,
+    ExtractMonth,
+    ExtractQuarter,
+    ExtractYear,
+    Greatest,
+)
+
+from . import conversion
+from .choices import AmountBasis, PledgeStatus
+from .codes import is_currency, normalise_code
+from .models import ExchangeRate, Pledge
+
+GROUP_KEYS = ("donor", "category", "event", "status", "recipient", "currency")
+TIME_KEYS = ("year", "quarter", "month")
+KEYS = GROUP_KEYS + TIME_KEYS
+MAX_KEYS = 2
+ANNOUNCEMENT, PERIOD = "announcement", "period"
+ALLOCATIONS = (ANNOUNCEMENT, PERIOD)
+FORMATS = ("json", "csv")
+FIGURES = ("total", "pledges", "unvalued", "unconverted")
+
+# The columns each key is grouped on (the id and what a row shows of it).
+_KEY_COLUMNS = {
+    "donor": ("donor_id", "donor__name", "donor__iso2"),
+    "category": ("category_id", "category__slug", "category__name"),
+    "event": ("event_id", "event__name", "event__date"),
+    "status": ("status",),
+    "recipient": ("recipient",),
+    "currency": ("currency",),
+    "year": ("r_year",),
+    "quarter": ("r_year", "r_quarter"),
+    "month": ("r_year", "r_month"),
+}
+
+
+class ReportError(ValueError):
+    """Bad report parameters: ``errors`` maps each parameter to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    group_by: tuple[str, ...] = ()
+    currency: str = conversion.EURO
+    allocation: str = ANNOUNCEMENT
+    format: str = "json"
+
+
+@dataclass
+class Row:
+    keys: dict[str, object]
+    total: Decimal = Decimal("0.00")
+    pledges: int = 0
+    unvalued: int = 0
+    unconverted: int = 0
+
+
+@dataclass
+class Report:
+    options: ReportOptions
+    rows: list[Row] = field(default_factory=list)
+    total: Decimal = Decimal("0.00")
+    pledges: int = 0
+    unvalued: int = 0
+    unconverted: int = 0
+
+
+def parse_options(
+    *,
+    group_by: str | list[str] | None = None,
+    currency: str | None = None,
+    allocation: str | None = None,
+    format: str | None = None,
+    formats: tuple[str, ...] = FORMATS,
+) -> ReportOptions:
+    """Check every report parameter at once; ``ReportError`` names each bad one."""
+    errors: dict[str, str] = {}
+    if isinstance(group_by, list):
+        group_by = ",".join(group_by)
+    keys = tuple(key.strip().lower() for key in (group_by or "").split(",") if key.strip())
+    unknown = [key for key in keys if key not in KEYS]
+    if unknown:
+        errors["group_by"] = (
+            f"Unknown key {', '.join(unknown)}: choose one or two of {', '.join(KEYS)}."
+        )
+    elif len(keys) > MAX_KEYS:
+        errors["group_by"] = f"At most {MAX_KEYS} keys, comma-separated."
+    elif len(set(keys)) != len(keys):
+        errors["group_by"] = "A key is given twice."
+
+    code = normalise_code(currency) or conversion.EURO
+    if not is_currency(code):
+        errors["currency"] = f"{code} is not an ISO 4217 currency code."
+    elif code != conversion.EURO and not ExchangeRate.objects.filter(currency=code).exists():
+        errors["currency"] = f"No exchange rates are stored for {code}."
+
+    allocation = (allocation or ANNOUNCEMENT).strip().lower()
+    if allocation not in ALLOCATIONS:
+        errors["allocation"] = f"Choose {' or '.join(ALLOCATIONS)}."
+    elif allocation == PERIOD and "group_by" not in errors:
+        if "year" not in keys:
+            errors["allocation"] = "allocation=period needs year in group_by."
+        elif {"quarter", "month"} & set(keys):
+            errors["allocation"] = "allocation=period spreads over years, not quarters or months."
+
+    output = (format or formats[0]).strip().lower()
+    if output not in formats:
+        errors["format"] = f"Choose {' or '.join(formats)}."
+    if errors:
+        raise ReportError(errors)
+    return ReportOptions(keys, code, allocation, output)
+
+
+def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool = False) -> Report:
+    """The report of ``options`` over ``pledges`` (already filtered).
+
+    Cancelled pledges are left out unless ``include_cancelled`` (the status filter asked for
+    them). One query, two with ``allocation=period``.
+    """
+    pledges = pledges.order_by()
+    if pledges.query.distinct:
+        # A filter made it DISTINCT (django-filter does for multiple choices); annotations
+        # cannot be summed over that, and a pledge is in the set or not.
+        pledges = Pledge.objects.filter(pk__in=pledges.values("pk"))
+    if not include_cancelled:
+        pledges = pledges.exclude(status=PledgeStatus.CANCELLED)
+    period = options.allocation == PERIOD
+    pledges = _with_counted_cents(pledges, options.currency, period=period)
+    report = Report(options)
+    if not options.group_by or period:
+        # With allocation=period a pledge is in several rows but counts once overall.
+        _fill(report, pledges.aggregate(**_FIGURE_AGGREGATES))
+        if not options.group_by:
+            return report
+
+    pledges = pledges.annotate(
+        r_year=ExtractYear("announced_on"),
+        r_quarter=ExtractQuarter("announced_on"),
+        r_month=ExtractMonth("announced_on"),
+    )
+    columns = list(dict.fromkeys(c for key in options.group_by for c in _KEY_COLUMNS[key]))
+    if period:
+        columns.remove("r_year")
+        pledges = pledges.annotate(
+            r_first=Case(
+                When(amount_basis=AmountBasis.PER_YEAR, then=F("period_start_year")),
+                default=F("r_year"),
+            ),
+            r_last=Case(
+                When(amount_basis=AmountBasis.PER_YEAR, then=F("period_end_year")),
+                default=F("r_year"),
+            ),
+        )
+        columns += ["r_first", "r_last"]
+    grouped = pledges.values(*columns).annotate(**_FIGURE_AGGREGATES).order_by()
+    rows = _spread_over_years(grouped, options) if period else _rows(grouped, options)
+    report.rows = sorted(rows, key=lambda row: (-row.total, _sort_label(row)))
+    if not period:
+        # Each pledge is in exactly one row: the overall figures are the rows added up.
+        report.total = sum((row.total for row in rows), Decimal("0.00"))
+        for figure in ("pledges", "unvalued", "unconverted"):
+            setattr(report, figure, sum(getattr(row, figure) for row in rows))
+    return report
+
+
+def _with_counted_cents(pledges: QuerySet, currency: str, *, period: bool) -> QuerySet:
+    """Alias each pledge's ``source_rate`` and ``target_rate`` (NULL when there is none) and
+    annotate ``counted_cents``, what the report adds up: the pledge converted, less its
+    components converted, never below zero."""
+    pledges = pledges.alias(
+        source_rate=conversion.rate_expression(conversion.FIELD + "currency", "announced_on"),
+        target_rate=conversion.rate_expression(currency, "announced_on"),
+    )
+    rates = (F("source_rate"), F("target_rate"))
+    own = conversion.ConvertedCents(F("total_amount"), *rates)
+    if period:
+        # Its per-year amount in each year: the same per-year value every year.
+        per_year = ExpressionWrapper(
+            conversion.ConvertedCents(F("amount"), *rates)
+            * (F("period_end_year") - F("period_start_year") + 1),
+            output_field=BigIntegerField(),
+        )
+        own = Case(When(amount_basis=AmountBasis.PER_YEAR, then=per_year), default=own)
+    components = (
+        Pledge.objects.filter(parent=OuterRef("pk"), total_amount__isnull=False)
+        .exclude(status=PledgeStatus.CANCELLED)
+        .order_by()
+        .values("parent")
+        .annotate(
+            cents=Sum(
+                conversion.converted_cents_expression(
+                    "total_amount", "currency", currency, "announced_on"
+                )
+            )
+        )
+        .values("cents")
+    )
+    return pledges.annotate(
+        counted_cents=Greatest(
+            own - Coalesce(Subquery(components, output_field=BigIntegerField()), Value(0)),
+            Value(0),
+        )
+    )
+
+
+_FIGURE_AGGREGATES = {
+    "total_cents": Coalesce(Sum("counted_cents"), Value(0), output_field=BigIntegerField()),
+    "n_pledges": Count("pk"),
+    "n_unvalued": Count("pk", filter=Q(amount__isnull=True)),
+    # Counted apart from the total, from the rates alone: cheaper than the converted value.
+    "n_unconverted": Count(
+        "pk",
+        filter=Q(amount__isnull=False)
+        & (Q(source_rate__isnull=True) | Q(target_rate__isnull=True)),
+    ),
+}
+
+
+def _fill(target: Report | Row, figures: dict) -> None:
+    target.total = Decimal(int(figures["total_cents"])).scaleb(-2)
+    target.pledges = figures["n_pledges"]
+    target.unvalued = figures["n_unvalued"]
+    target.unconverted = figures["n_unconverted"]
+
+
+def _rows(grouped, options: ReportOptions) -> list[Row]:
+    rows = []
+    for values in grouped:
+        row = Row({key: _key_value(key, values) for key in options.group_by})
+        _fill(row, values)
+        rows.append(row)
+    return rows
+
+
+def _spread_over_years(grouped, options: ReportOptions) -> list[Row]:
+    """``allocation=period``: a per-year pledge in each year of its period (SPEC §4).
+
+    The groups come from the database by (keys, first year, last year); each is spread here
+    over its years, an equal share of cents each and the odd cents in the first year.
+    """
+    merged: dict[tuple, Row] = {}
+    for values in grouped:
+        first, last = values["r_first"], values["r_last"]
+        years = last - first + 1
+        share, odd = divmod(int(values["total_cents"]), years)
+        for year in range(first, last + 1):
+            keys = {
+                key: year if key == "year" else _key_value(key, values) for key in options.group_by
+            }
+            identity = tuple(_identity(keys[key]) for key in options.group_by)
+            row = merged.setdefault(identity, Row(keys))
+            cents = share + (odd if year == first else 0)
+            row.total += Decimal(cents).scaleb(-2)
+            row.pledges += values["n_pledges"]
+            row.unvalued += values["n_unvalued"]
+            row.unconverted += values["n_unconverted"]
+    return list(merged.values())
+
+
+def _identity(value):
+    return value["id"] if isinstance(value, dict) else value
+
+
+def _key_value(key: str, values: dict):
+    if key == "donor":
+        return {
+            "id": values["donor_id"],
+            "name": values["donor__name"],
+            "iso2": values["donor__iso2"],
+        }
+    if key == "category":
+        return {
+            "id": values["category_id"],
+            "slug": values["category__slug"],
+            "name": values["category__name"],
+        }
+    if key == "event":
+        if values["event_id"] is None:
+            return None
+        return {
+            "id": values["event_id"],
+            "name": values["event__name"],
+            "date": values["event__date"],
+        }
+    if key == "currency":
+        return values["currency"] or None
+    if key == "year":
+        return values["r_year"]
+    if key == "quarter":
+        return f"{values['r_year']}-Q{values['r_quarter']}"
+    if key == "month":
+        return f"{values['r_year']}-{values['r_month']:02d}"
+    return values[key]
+
+
+def key_label(value) -> str:
+    """A key as a person reads it: names, not ids."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return str(value["name"])
+    return str(value)
+
+
+def _sort_label(row: Row) -> tuple[str, ...]:
+    return tuple(key_label(value) for value in row.keys.values())
+
+
+# --- output, shared by the API, the command line and the dashboard ----------------------
+
+
+def money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def report_data(report: Report) -> dict:
+    """The JSON shape of SPEC §5 (money as decimal strings, dates as ISO strings)."""
+
+    def jsonable(value):
+        if isinstance(value, dict):
+            return {k: jsonable(v) for k, v in value.items()}
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return value
+
+    def figures(target: Report | Row) -> dict:
+        return {
+            "total": money(target.total),
+            "pledges": target.pledges,
+            "unvalued": target.unvalued,
+            "unconverted": target.unconverted,
+        }
+
+    return {
+        "currency": report.options.currency,
+        "group_by": list(report.options.group_by),
+        "allocation": report.options.allocation,
+        "rows": [
+            {**{k: jsonable(v) for k, v in row.keys.items()}, **figures(row)} for row in report.rows
+        ],
+        **figures(report),
+    }
+
+
+def table(data: dict) -> tuple[list[str], list[list]]:
+    """Header and rows of a report (``report_data``) as a table: one column per key, by
+    name, then the figures. Without keys the one row holds the overall figures."""
+    keys = data["group_by"]
+    header = [*keys, *FIGURES]
+    if not keys:
+        return header, [[data[figure] for figure in FIGURES]]
+    return header, [
+        [*(key_label(row[key]) for key in keys), *(row[figure] for figure in FIGURES)]
+        for row in data["rows"]
+    ]

@@ -1,0 +1,26 @@
+"""The dashboard page itself (its figures are checked in a browser, test_dashboard_browser)."""
+
+from pathlib import Path
+
+from django.conf import settings
+
+VENDOR = Path(settings.BASE_DIR) / "pledges/static/pledges/vendor/chart.umd.min.js"
+
+
+def test_page_serves_its_own_chart_library(client, reference_data, django_assert_max_num_queries):
+    with django_assert_max_num_queries(5):
+        response = client.get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<script src="/static/pledges/vendor/chart.umd.min.js">' in page
+    assert "https://" not in page.split("<body>")[0]  # no stylesheet or font from elsewhere
+    assert 'src="http' not in page
+    assert '<option value="drones">Drones</option>' in page
+    assert '<option value="EUR" selected>EUR</option>' in page
+    assert '<option value="USD">USD</option>' in page
+    assert "RUB" not in page  # the ECB stopped publishing it in 2022
+
+
+def test_vendored_chart_js_keeps_its_licence_header():
+    assert VENDOR.read_text()[:80].startswith("/*!\n * Chart.js v4")
+    assert "Released under the MIT License" in VENDOR.read_text()[:300]
