@@ -16,6 +16,15 @@ from .models import Pledge, PledgeItem, Source, validate_source_count
 DERIVED_FIELDS = ["total_amount", "value_eur", "rate_date"]
 
 
+class PledgeValidationError(ValidationError):
+    """What ``write_pledge`` refuses. ``detail`` is the error dict as built, with one dict per
+    item or source row, which ValidationError itself flattens into one list of messages."""
+
+    def __init__(self, errors: dict[str, Any]):
+        super().__init__(errors)
+        self.detail = errors
+
+
 def _clean_children(
     model, rows: Iterable[Mapping[str, Any]], pledge: Pledge
 ) -> tuple[list, list[dict]]:
@@ -75,7 +84,7 @@ def write_pledge(
         except ValidationError as error:
             errors.update(error.message_dict)
     if errors:
-        raise ValidationError(errors)
+        raise PledgeValidationError(errors)
 
     pledge.save()
     # Children are saved one by one so that each gets its history row.
