@@ -30,11 +30,18 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
+def _rows_by_index(messages: Any) -> Any:
+    """Per-row errors as DRF gives them for nested lists: {row index: errors}, bad rows only."""
+    if isinstance(messages, list) and messages and all(isinstance(m, dict) for m in messages):
+        return {index: row for index, row in enumerate(messages) if row}
+    return messages
+
+
 def validation_detail(error: DjangoValidationError) -> Any:
     """A Django ValidationError as DRF error detail, keeping per-row errors when there are."""
     detail = getattr(error, "detail", None)
-    if detail is not None:
-        return detail
+    if isinstance(detail, dict):
+        return {field: _rows_by_index(messages) for field, messages in detail.items()}
     if hasattr(error, "error_dict"):
         return error.message_dict
     return {"non_field_errors": error.messages}

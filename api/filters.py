@@ -42,6 +42,27 @@ class CountryCodeFilter(django_filters.CharFilter):
         )
 
 
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Values that cannot be ids are refused before they reach the database (SQLite cannot
+    even bind an integer beyond 64 bits)."""
+
+    def _check_values(self, value):
+        if self.to_field_name is None:
+            for pk in value:
+                text = str(pk)
+                if not (text.isascii() and text.isdigit() and len(text) <= 18):
+                    raise ValidationError(
+                        self.error_messages["invalid_pk_value"],
+                        code="invalid_pk_value",
+                        params={"pk": pk},
+                    )
+        return super()._check_values(value)
+
+
+class IdMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = IdMultipleChoiceField
+
+
 ORDERING_FIELDS = {"announced_on", "value_eur", "donor__name"}
 
 
@@ -62,7 +83,7 @@ class NullsLastOrderingFilter(django_filters.OrderingFilter):
 
 
 class PledgeFilter(django_filters.FilterSet):
-    donor = django_filters.ModelMultipleChoiceFilter(
+    donor = IdMultipleChoiceFilter(
         queryset=Donor.objects.all(), help_text="Donor id; repeat for several."
     )
     category = django_filters.ModelMultipleChoiceFilter(
