@@ -87,6 +87,8 @@ class PledgeFilter(django_filters.FilterSet):
         queryset=Donor.objects.all(), help_text="Donor id; repeat for several."
     )
     category = django_filters.ModelMultipleChoiceFilter(
+        # With to_field_name, the filter compares field_name with the slug itself.
+        field_name="category__slug",
         queryset=Category.objects.all(),
         to_field_name="slug",
         help_text="Category slug; repeat for several.",
