@@ -146,7 +146,7 @@ ETAG_HEADER = {
     ),
 )
 class PledgeViewSet(QueryGuardMixin, viewsets.ModelViewSet):
-    """Pledges with their items and sources; filters and ordering of SPEC §5."""
+    """Pledges with their items and sources, filtered, ordered and paged."""
 
     queryset = Pledge.objects.with_related()
     serializer_class = PledgeSerializer
