@@ -1,6 +1,8 @@
 """ETag and If-Match: two editors cannot silently overwrite each other."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from pledges.models import Pledge, Source
 
@@ -79,3 +81,24 @@ def test_stale_reviewer_patch_is_412(editor, reviewer, pledge_id):
     )
     assert response.status_code == 412
     assert Pledge.objects.get(pk=pledge_id).status == "announced"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite has no row locks: it locks the whole file"
+)
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_if_match_is_checked_under_a_row_lock(editor, payload, pledge_id, method):
+    """The pledge is read FOR UPDATE before the version is compared and the write is made,
+    so a concurrent writer waits and then sees the new version (and gets 412)."""
+    data = payload(title="Mine") if method != "delete" else None
+    with CaptureQueriesContext(connection) as captured:
+        response = getattr(editor, method)(
+            f"{URL}{pledge_id}/", data, format="json", HTTP_IF_MATCH='"1"'
+        )
+    assert response.status_code in (200, 204)
+    sql = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+    locked = [n for n, q in enumerate(sql) if "FOR UPDATE" in q and "pledges_pledge" in q]
+    writes = [n for n, q in enumerate(sql) if q.startswith(("UPDATE", "DELETE", "INSERT"))]
+    assert locked
+    assert writes
+    assert locked[0] < writes[0]
