@@ -1,6 +1,7 @@
 """Representation of SPEC §5: brief nested objects on read, ids on write, money as strings."""
 
 from copy import copy
+from functools import cached_property
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
@@ -67,8 +68,13 @@ class NestedOnReadField(serializers.PrimaryKeyRelatedField):
     def use_pk_only_optimization(self):
         return False
 
+    @cached_property
+    def brief(self) -> serializers.Serializer:
+        # One serializer per field, reused for every row: building one is the costly part.
+        return self.brief_serializer(context=self.context)
+
     def to_representation(self, value):
-        return self.brief_serializer(value, context=self.context).data
+        return self.brief.to_representation(value)
 
 
 # --- reference data ----------------------------------------------------------------------
