@@ -188,6 +188,10 @@ class PledgeSerializer(serializers.ModelSerializer):
     def validate_recipient(self, value):
         return normalise_code(value)
 
+    def validate_external_ref(self, value):
+        # Unique when given: an empty reference is no reference.
+        return value or None
+
     def _write(self, pledge, validated_data):
         items = validated_data.pop("items", None)
         sources = validated_data.pop("sources", None)

@@ -115,28 +115,35 @@ IF_MATCH = OpenApiParameter(
     description="The ETag read before; when the pledge has changed since, the answer is 412 "
     "and nothing changes. A W/ prefix is ignored.",
 )
-ETAG_HEADER = {
-    "ETag": {"description": "Strong ETag: the pledge's version.", "schema": {"type": "string"}}
-}
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Strong ETag of the pledge (its version), to send back as If-Match.",
+    response=[200, 201],
+)
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="List pledges", responses={200: PledgeSerializer(many=True), **READ_ERRORS}
     ),
-    retrieve=extend_schema(summary="One pledge", responses={200: PledgeSerializer, **errors(404)}),
+    retrieve=extend_schema(
+        summary="One pledge", parameters=[ETAG], responses={200: PledgeSerializer, **errors(404)}
+    ),
     create=extend_schema(
         summary="Add a pledge with its items and sources",
+        parameters=[ETAG],
         responses={201: PledgeSerializer, **WRITE_ERRORS},
     ),
     update=extend_schema(
         summary="Replace a pledge, its items and its sources",
-        parameters=[IF_MATCH],
+        parameters=[IF_MATCH, ETAG],
         responses={200: PledgeSerializer, **WRITE_ERRORS, **errors(404, 412)},
     ),
     partial_update=extend_schema(
         summary="Change some fields of a pledge (reviewers: status only)",
-        parameters=[IF_MATCH],
+        parameters=[IF_MATCH, ETAG],
         responses={200: PledgeSerializer, **WRITE_ERRORS, **errors(404, 412)},
     ),
     destroy=extend_schema(

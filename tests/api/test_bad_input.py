@@ -176,6 +176,20 @@ def test_service_errors_named_together(editor, payload):
     assert "url" in body["sources"]["1"]
 
 
+def test_duplicate_external_ref(editor, payload):
+    assert editor.post(URL, payload(external_ref="gb-1"), format="json").status_code == 201
+    before = state()
+    response = editor.post(URL, payload(external_ref="gb-1"), format="json")
+    assert response.status_code == 400
+    assert "external_ref" in response.json()
+    assert state() == before
+    # An empty reference is none, and may repeat.
+    for _ in range(2):
+        response = editor.post(URL, payload(external_ref=""), format="json")
+        assert response.status_code == 201
+        assert response.json()["external_ref"] is None
+
+
 def test_component_of_a_component(editor, payload, package):
     _, component = package
     before = state()
