@@ -63,6 +63,8 @@ class NestedOnReadField(serializers.PrimaryKeyRelatedField):
 
     def __init__(self, brief_serializer, **kwargs):
         self.brief_serializer = brief_serializer
+        # A whole number: without this, 3.5 would be truncated to 3 by the look-up.
+        kwargs.setdefault("pk_field", serializers.IntegerField())
         super().__init__(**kwargs)
 
     def use_pk_only_optimization(self):

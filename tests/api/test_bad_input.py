@@ -95,6 +95,9 @@ CREATE_CASES = [
     ("recipient-unknown", {"recipient": "XX"}, "recipient", None),
     ("donor-unknown", {"donor": 999999}, "donor", None),
     ("donor-text", {"donor": "abc"}, "donor", None),
+    ("donor-huge", {"donor": 10**30}, "donor", None),
+    ("donor-true", {"donor": True}, "donor", None),
+    ("donor-object", {"donor": {"id": 1}}, "donor", None),
     ("donor-missing", {"donor": None}, "donor", None),
     ("category-unknown", {"category": 999999}, "category", None),
     ("event-unknown", {"event": 999999}, "event", None),
@@ -146,6 +149,14 @@ def test_bad_pledge_is_refused(editor, payload, changes, field, row_key):
     if row_key is not None:
         # Bad rows by index, as DRF reports nested lists.
         assert any(row_key in row for row in body[field].values()), body
+    assert state() == before
+
+
+def test_fractional_id_is_not_truncated(editor, payload, refs):
+    before = state()
+    response = editor.post(URL, payload(donor=refs["donor"].pk + 0.5), format="json")
+    assert response.status_code == 400
+    assert "donor" in response.json()
     assert state() == before
 
 
