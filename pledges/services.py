@@ -17,12 +17,24 @@ DERIVED_FIELDS = ["total_amount", "value_eur", "rate_date"]
 
 
 class PledgeValidationError(ValidationError):
-    """What ``write_pledge`` refuses. ``detail`` is the error dict as built, with one dict per
-    item or source row, which ValidationError itself flattens into one list of messages."""
+    """Refused pledge data. ``detail`` names every bad field; for ``items`` and ``sources`` it
+    holds one dict of errors per row (empty for a good row), as an API would answer them.
+    ``message_dict`` has the same keys with the row errors spelt out."""
 
-    def __init__(self, errors: dict[str, Any]):
-        super().__init__(errors)
-        self.detail = errors
+    def __init__(self, detail: dict[str, Any]):
+        self.detail = detail
+        flat: dict[str, list[str]] = {}
+        for field, errors in detail.items():
+            if errors and isinstance(errors[0], dict):
+                flat[field] = [
+                    f"row {row}: {name}: {message}"
+                    for row, row_errors in enumerate(errors, start=1)
+                    for name, messages in row_errors.items()
+                    for message in messages
+                ]
+            else:
+                flat[field] = list(errors)
+        super().__init__(flat)
 
 
 def _clean_children(
@@ -53,8 +65,8 @@ def write_pledge(
     """Create ``pledge`` (or a new one) with ``fields``, replacing its items and sources when given.
 
     ``items`` and ``sources`` are lists of field dicts; None leaves them as they are.
-    Raises ValidationError with a dict naming every bad field; for items and sources the value
-    is a list with one dict of errors per row. Nothing is written unless everything is valid.
+    Raises PledgeValidationError naming every bad field; nothing is written unless everything
+    is valid.
     """
     pledge = pledge or Pledge()
     for name, value in fields.items():
