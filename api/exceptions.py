@@ -9,11 +9,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
-
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "payload_too_large"
+from .parsers import PayloadTooLarge
 
 
 class PreconditionFailed(APIException):
@@ -43,7 +39,12 @@ def validation_detail(error: DjangoValidationError) -> Any:
     if isinstance(detail, dict):
         return {field: _rows_by_index(messages) for field, messages in detail.items()}
     if hasattr(error, "error_dict"):
-        return error.message_dict
+        # The importer's branch keeps the row errors in ``children`` instead of ``detail``.
+        rows = getattr(error, "children", None) or {}
+        return {
+            **error.message_dict,
+            **{field: _rows_by_index(messages) for field, messages in rows.items()},
+        }
     return {"non_field_errors": error.messages}
 
 

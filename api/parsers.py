@@ -1,9 +1,14 @@
 import io
 
 from django.conf import settings
-from rest_framework import parsers
+from rest_framework import parsers, status
+from rest_framework.exceptions import APIException
 
-from .exceptions import PayloadTooLarge
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
 
 
 class JSONParser(parsers.JSONParser):
