@@ -6,8 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from pledges.models import Pledge, PledgeItem, Source
-
-from .ecb import ecb_rate
+from tests.ecb import ecb_rate
 
 URL = "/api/v1/pledges/"
 
