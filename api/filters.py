@@ -42,6 +42,35 @@ class CountryCodeFilter(django_filters.CharFilter):
         )
 
 
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Values that cannot be ids are refused before they reach the database (SQLite cannot
+    even bind an integer beyond 64 bits)."""
+
+    def _check_values(self, value):
+        if self.to_field_name is None:
+            for pk in value:
+                text = str(pk)
+                if not (text.isascii() and text.isdigit() and len(text) <= 18):
+                    raise ValidationError(
+                        self.error_messages["invalid_pk_value"],
+                        code="invalid_pk_value",
+                        params={"pk": pk},
+                    )
+        return super()._check_values(value)
+
+
+class IdMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = IdMultipleChoiceField
+
+
+class SlugMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    """Chosen by ``to_field_name`` (a slug) but filtered on the objects themselves: by default
+    django-filter would compare the foreign key with the slug."""
+
+    def get_filter_predicate(self, v):
+        return {self.field_name: v}
+
+
 ORDERING_FIELDS = {"announced_on", "value_eur", "donor__name"}
 
 
@@ -62,18 +91,20 @@ class NullsLastOrderingFilter(django_filters.OrderingFilter):
 
 
 class PledgeFilter(django_filters.FilterSet):
-    donor = django_filters.ModelMultipleChoiceFilter(
-        queryset=Donor.objects.all(), help_text="Donor id; repeat for several."
+    # distinct=False: a pledge has one donor, category and status, so no row can repeat, and
+    # SELECT DISTINCT over every column is costly on a large table.
+    donor = IdMultipleChoiceFilter(
+        queryset=Donor.objects.all(), distinct=False, help_text="Donor id; repeat for several."
     )
-    category = django_filters.ModelMultipleChoiceFilter(
+    category = SlugMultipleChoiceFilter(
         queryset=Category.objects.all(),
-        field_name="category__slug",
         to_field_name="slug",
+        distinct=False,
         help_text="Category slug; repeat for several.",
     )
     event = django_filters.ModelChoiceFilter(queryset=Event.objects.all(), help_text="Event id.")
     status = django_filters.MultipleChoiceFilter(
-        choices=PledgeStatus.choices, help_text="Status; repeat for several."
+        choices=PledgeStatus.choices, distinct=False, help_text="Status; repeat for several."
     )
     currency = CurrencyCodeFilter(help_text="Currency of the pledge (ISO 4217, any case).")
     recipient = CountryCodeFilter(help_text="Recipient country (ISO 3166-1 alpha-2).")

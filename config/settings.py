@@ -4,6 +4,9 @@ DATABASE_URL   sqlite:///db.sqlite3 by default; postgres://user@host:5432/name f
 SECRET_KEY     required when DEBUG is off
 DEBUG          "1"/"true" for local development (default off)
 ALLOWED_HOSTS  comma-separated host names
+API_READS_REQUIRE_LOGIN   "1" makes API reads need an authenticated user (default: public)
+API_ANON_THROTTLE_RATE    requests per client for anonymous API use (default 300/minute)
+API_NUM_PROXIES           reverse proxies in front of the app, for throttling by client address
 """
 
 import os
@@ -139,6 +142,49 @@ SECURE_HSTS_PRELOAD = not DEBUG
 
 # Exchange rates older than this many days before a pledge's date are not used (SPEC §3).
 EXCHANGE_RATE_MAX_AGE_DAYS = 7
+
+# REST API (SPEC §5): public reads unless API_READS_REQUIRE_LOGIN, writes need the model
+# permission. Token authentication comes first so that a request without credentials gets 401
+# with a WWW-Authenticate header, not 403.
+API_READS_REQUIRE_LOGIN = env_bool("API_READS_REQUIRE_LOGIN")
+API_ANON_THROTTLE_RATE = os.environ.get("API_ANON_THROTTLE_RATE", "300/minute")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ReadOrModelPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.AnonymousThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": API_ANON_THROTTLE_RATE},
+    "NUM_PROXIES": int(os.environ.get("API_NUM_PROXIES", "0")),
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Military aid pledges API",
+    "DESCRIPTION": (
+        "Military aid pledged to Ukraine: donors, categories, events, pledges with their items "
+        "and sources, ECB exchange rates and aggregate reports. Reads are public; writes need "
+        "`Authorization: Token <key>` and the model permission. Money is a decimal string."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Ids on write, brief nested objects on read: separate request and response components.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 LOGGING = {
     "version": 1,

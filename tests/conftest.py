@@ -15,3 +15,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def reference_data(db):
     """The fixtures of the project (categories, donors, events, seed pledges) with values."""
     call_command("load_reference_data", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The API's anonymous throttle counts in the cache: every test starts from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -1,0 +1,32 @@
+from rest_framework import pagination
+from rest_framework.exceptions import ValidationError
+
+MAX_PAGE_SIZE = 1000
+
+
+def is_positive_integer(raw: str) -> bool:
+    return raw.isascii() and raw.isdigit() and bool(raw.lstrip("0"))
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """``page`` and ``page_size`` (default 50, capped at 1000); a malformed value is a 400,
+    a page past the end a 404."""
+
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+    page_size_query_description = f"Results per page (default 50, at most {MAX_PAGE_SIZE})."
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not is_positive_integer(raw):
+            raise ValidationError({self.page_size_query_param: ["A positive integer is required."]})
+        digits = raw.lstrip("0")
+        return self.max_page_size if len(digits) > 4 else min(int(digits), self.max_page_size)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        raw = request.query_params.get(self.page_query_param)
+        if raw is not None and raw not in self.last_page_strings and not is_positive_integer(raw):
+            raise ValidationError({self.page_query_param: ["A positive integer is required."]})
+        return super().paginate_queryset(queryset, request, view)

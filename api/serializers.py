@@ -1,0 +1,246 @@
+"""Representation of SPEC §5: brief nested objects on read, ids on write, money as strings."""
+
+from copy import copy
+from functools import cached_property
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from pledges.codes import normalise_code
+from pledges.models import Category, Donor, Event, ExchangeRate, Pledge, PledgeItem, Source
+from pledges.services import write_pledge
+
+from .exceptions import validation_detail
+
+
+class ModelCleanSerializer(serializers.ModelSerializer):
+    """DRF does not call ``full_clean()``: the model's own rules hold here as in the admin."""
+
+    def validate(self, attrs):
+        instance = copy(self.instance) if self.instance else self.Meta.model()
+        for name, value in attrs.items():
+            setattr(instance, name, value)
+        try:
+            instance.full_clean()
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(validation_detail(error)) from error
+        # clean() may normalise values, e.g. codes to upper case.
+        return {name: getattr(instance, name) for name in attrs}
+
+
+# --- brief forms, nested on read ---------------------------------------------------------
+
+
+class DonorBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Donor
+        fields = ["id", "name", "iso2"]
+
+
+class CategoryBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "slug", "name"]
+
+
+class EventBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Event
+        fields = ["id", "name", "date"]
+
+
+class PledgeBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Pledge
+        fields = ["id", "title", "announced_on"]
+
+
+class NestedOnReadField(serializers.PrimaryKeyRelatedField):
+    """Written as an id, read as the brief nested object (NetBox's nested serializers).
+
+    An unknown id is a 400 naming the field. The schema shows both forms (see api/schema.py).
+    """
+
+    def __init__(self, brief_serializer, **kwargs):
+        self.brief_serializer = brief_serializer
+        # A whole number: without this, 3.5 would be truncated to 3 by the look-up.
+        kwargs.setdefault("pk_field", serializers.IntegerField())
+        super().__init__(**kwargs)
+
+    def use_pk_only_optimization(self):
+        return False
+
+    @cached_property
+    def brief(self) -> serializers.Serializer:
+        # One serializer per field, reused for every row: building one is the costly part.
+        return self.brief_serializer(context=self.context)
+
+    def to_representation(self, value):
+        return self.brief.to_representation(value)
+
+
+# --- reference data ----------------------------------------------------------------------
+
+
+class DonorSerializer(ModelCleanSerializer):
+    class Meta:
+        model = Donor
+        fields = ["id", "name", "kind", "iso2"]
+
+
+class CategorySerializer(ModelCleanSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "slug", "name", "description"]
+
+
+class EventSerializer(ModelCleanSerializer):
+    class Meta:
+        model = Event
+        fields = ["id", "name", "kind", "date", "location"]
+
+
+# --- pledges -----------------------------------------------------------------------------
+
+
+class PledgeItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PledgeItem
+        fields = ["id", "name", "quantity"]
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Source
+        fields = ["id", "url", "publisher", "title", "published_on"]
+
+
+class PledgeSerializer(serializers.ModelSerializer):
+    """A pledge with its items and sources, written together through ``write_pledge``.
+
+    PUT replaces items and sources (omitted items means none); PATCH leaves them as they are
+    unless given. Everything ``write_pledge`` refuses comes back as a 400 with the same names.
+    """
+
+    donor = NestedOnReadField(DonorBriefSerializer, queryset=Donor.objects.all())
+    category = NestedOnReadField(CategoryBriefSerializer, queryset=Category.objects.all())
+    event = NestedOnReadField(
+        EventBriefSerializer, queryset=Event.objects.all(), allow_null=True, required=False
+    )
+    parent = NestedOnReadField(
+        PledgeBriefSerializer,
+        queryset=Pledge.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The package this pledge is a component of (one level only).",
+    )
+    currency = serializers.CharField(
+        max_length=3,
+        allow_blank=True,
+        allow_null=True,
+        required=False,
+        help_text="ISO 4217 code in any letter case, answered in upper case; required with an "
+        "amount.",
+    )
+    items = PledgeItemSerializer(many=True, required=False)
+    sources = SourceSerializer(many=True, help_text="At least one.")
+
+    class Meta:
+        model = Pledge
+        fields = [
+            "id",
+            "donor",
+            "category",
+            "event",
+            "recipient",
+            "announced_on",
+            "title",
+            "description",
+            "status",
+            "amount",
+            "currency",
+            "amount_basis",
+            "period_start_year",
+            "period_end_year",
+            "parent",
+            "external_ref",
+            "total_amount",
+            "value_eur",
+            "rate_date",
+            "version",
+            "created_at",
+            "updated_at",
+            "items",
+            "sources",
+        ]
+        read_only_fields = [
+            "total_amount",
+            "value_eur",
+            "rate_date",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        # Uniqueness of external_ref is checked once, by write_pledge's full_clean().
+        extra_kwargs = {"external_ref": {"validators": []}}
+
+    def validate_currency(self, value):
+        return normalise_code(value)
+
+    def validate_recipient(self, value):
+        return normalise_code(value)
+
+    def validate_external_ref(self, value):
+        # Unique when given: an empty reference is no reference.
+        return value or None
+
+    def _write(self, pledge, validated_data):
+        items = validated_data.pop("items", None)
+        sources = validated_data.pop("sources", None)
+        if not self.partial:
+            # POST and PUT give the whole pledge: the lists given replace the old ones.
+            items, sources = items or [], sources or []
+        try:
+            return write_pledge(pledge=pledge, fields=validated_data, items=items, sources=sources)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(validation_detail(error)) from error
+
+    def create(self, validated_data):
+        return self._write(None, validated_data)
+
+    def update(self, instance, validated_data):
+        return self._write(instance, validated_data)
+
+
+# --- exchange rates and history ----------------------------------------------------------
+
+
+class ExchangeRateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "date", "rate"]
+
+
+class RateLookupSerializer(serializers.Serializer):
+    """The rate conversion uses for ``currency`` on ``requested_date`` (published on ``date``)."""
+
+    currency = serializers.CharField()
+    requested_date = serializers.DateField()
+    date = serializers.DateField()
+    rate = serializers.DecimalField(max_digits=18, decimal_places=6)
+
+
+class HistoryChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    history_id = serializers.IntegerField()
+    date = serializers.DateTimeField()
+    user = serializers.CharField(allow_null=True, help_text="Username, null when unknown.")
+    type = serializers.ChoiceField(choices=["created", "changed", "deleted"])
+    changes = HistoryChangeSerializer(
+        many=True, help_text="Fields that differ from the previous version, old and new values."
+    )

@@ -1,0 +1,65 @@
+"""List and detail make the same number of SQL queries for 1 and for 100 pledges."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import PledgeFactory, PledgeItemFactory, SourceFactory
+
+URL = "/api/v1/pledges/"
+
+
+def make(count, refs):
+    pledges = []
+    for n in range(count):
+        package = pledges[0] if pledges and n % 3 == 0 else None
+        pledge = PledgeFactory(
+            donor=refs["donor"],
+            category=refs["category"],
+            event=refs["event"],
+            amount=1,
+            currency="EUR",
+            parent=package,
+        )
+        PledgeItemFactory(pledge=pledge)
+        PledgeItemFactory(pledge=pledge, name="radar")
+        SourceFactory(pledge=pledge)
+        pledges.append(pledge)
+    return pledges
+
+
+def queries(client, url, **params):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, params)
+    assert response.status_code == 200
+    # The savepoints of ATOMIC_REQUESTS aside.
+    sql = [q["sql"] for q in captured.captured_queries]
+    return len([q for q in sql if "SAVEPOINT" not in q]), response.json()
+
+
+def test_list_and_detail_queries_do_not_grow(anon, refs):
+    first = make(1, refs)[0]
+    list_one, body = queries(anon, URL, page_size=1000)
+    assert body["count"] == 1
+    detail_one, _ = queries(anon, f"{URL}{first.pk}/")
+
+    make(99, refs)
+    list_many, body = queries(anon, URL, page_size=1000)
+    assert body["count"] == 100
+    assert len(body["results"]) == 100
+    detail_many, _ = queries(anon, f"{URL}{first.pk}/")
+    filtered, _ = queries(anon, URL, page_size=1000, category=refs["category"].slug, search="radar")
+
+    # count, page, items, sources (and the category filter's slug look-up); one pledge, its
+    # items, its sources
+    assert (list_one, list_many, filtered) == (4, 4, 5)
+    assert (detail_one, detail_many) == (3, 3)
+
+
+def test_history_queries_do_not_grow(anon, editor, payload):
+    pledge_id = editor.post(URL, payload(), format="json").json()["id"]
+    one, _ = queries(anon, f"{URL}{pledge_id}/history/")
+    for n in range(20):
+        editor.patch(f"{URL}{pledge_id}/", {"title": f"T{n}"}, format="json")
+    many, body = queries(anon, f"{URL}{pledge_id}/history/")
+    assert body["count"] == 21
+    assert one == many == 1
