@@ -5,6 +5,7 @@ sources, so that every entry point refuses the same things with the same message
 """
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -16,21 +17,124 @@ from .models import Pledge, PledgeItem, Source, validate_source_count
 DERIVED_FIELDS = ["total_amount", "value_eur", "rate_date"]
 
 
+# Checks that a bulk caller (the importer) makes once for a whole file instead of once per row:
+# it resolves these foreign keys and the external reference from the database itself.
+BULK_CHECKED_FIELDS = ["donor", "category", "event", "external_ref"]
+
+
+class PledgeValidationError(ValidationError):
+    """A ValidationError that also keeps the errors of each item and source row.
+
+    ``ValidationError`` flattens nested lists; ``children`` keeps ``{"items": [dict per row],
+    "sources": [...]}`` (an empty dict for a good row) for callers that report rows.
+    """
+
+    def __init__(self, errors: dict[str, Any]):
+        super().__init__(errors)
+        self.children = {
+            name: errors[name]
+            for name in ("items", "sources")
+            if isinstance(errors.get(name), list)
+        }
+
+
+@dataclass
+class PledgeWrite:
+    """A validated pledge with the children that will replace its own (None: keep them)."""
+
+    pledge: Pledge
+    items: list[PledgeItem] | None
+    sources: list[Source] | None
+
+
 def _clean_children(
-    model, rows: Iterable[Mapping[str, Any]], pledge: Pledge
+    model, rows: Iterable[Mapping[str, Any]], pledge: Pledge, *, bulk_checked: bool
 ) -> tuple[list, list[dict]]:
     """Build and validate child rows; errors are a list with one dict per row (empty if fine)."""
     objects, errors = [], []
     for row in rows:
         child = model(pledge=pledge, **row)
         try:
-            child.full_clean(exclude=["pledge"])
+            child.full_clean(exclude=["pledge"], validate_constraints=not bulk_checked)
         except ValidationError as error:
             errors.append(error.message_dict)
         else:
             errors.append({})
         objects.append(child)
     return objects, errors
+
+
+def validate_pledge(
+    *,
+    pledge: Pledge | None = None,
+    fields: Mapping[str, Any],
+    items: Iterable[Mapping[str, Any]] | None = None,
+    sources: Iterable[Mapping[str, Any]] | None = None,
+    bulk_checked: bool = False,
+) -> PledgeWrite:
+    """Set ``fields`` on ``pledge`` (or a new one) and check everything; write nothing.
+
+    Raises PledgeValidationError (a ValidationError) with a dict naming every bad field; for
+    items and sources the value is a list with one dict of errors per row.
+
+    ``bulk_checked`` is for callers that check many pledges at once (imports): they resolved
+    ``BULK_CHECKED_FIELDS`` from the database themselves, and the database constraints are not
+    queried one by one (``clean()`` and the field validators hold each of their rules, and the
+    database still enforces them on write). Every other rule is the same.
+    """
+    pledge = pledge or Pledge()
+    for name, value in fields.items():
+        setattr(pledge, name, value)
+    errors: dict[str, Any] = {}
+    try:
+        if bulk_checked:
+            pledge.full_clean(exclude=BULK_CHECKED_FIELDS, validate_constraints=False)
+        else:
+            pledge.full_clean()
+    except ValidationError as error:
+        errors.update(error.message_dict)
+
+    new_items = new_sources = None
+    if items is not None:
+        new_items, item_errors = _clean_children(
+            PledgeItem, items, pledge, bulk_checked=bulk_checked
+        )
+        if any(item_errors):
+            errors["items"] = item_errors
+    if sources is not None:
+        new_sources, source_errors = _clean_children(
+            Source, sources, pledge, bulk_checked=bulk_checked
+        )
+        if any(source_errors):
+            errors["sources"] = source_errors
+    if new_sources is not None:
+        source_count = len(new_sources)
+    else:
+        source_count = pledge.sources.count() if pledge.pk else 0
+    if "sources" not in errors:
+        try:
+            validate_source_count(source_count)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if errors:
+        raise PledgeValidationError(errors)
+    return PledgeWrite(pledge, new_items, new_sources)
+
+
+@transaction.atomic
+def save_pledge(write: PledgeWrite) -> Pledge:
+    """Save a validated pledge and replace its children, one by one so history is written."""
+    pledge = write.pledge
+    pledge.save()
+    for new_children, manager in ((write.items, pledge.items), (write.sources, pledge.sources)):
+        if new_children is None:
+            continue
+        for old in manager.all():
+            old.delete()
+        for child in new_children:
+            child.pledge = pledge
+            child.save()
+    return pledge
 
 
 @transaction.atomic
@@ -47,47 +151,7 @@ def write_pledge(
     Raises ValidationError with a dict naming every bad field; for items and sources the value
     is a list with one dict of errors per row. Nothing is written unless everything is valid.
     """
-    pledge = pledge or Pledge()
-    for name, value in fields.items():
-        setattr(pledge, name, value)
-    errors: dict[str, Any] = {}
-    try:
-        pledge.full_clean()
-    except ValidationError as error:
-        errors.update(error.message_dict)
-
-    new_items = new_sources = None
-    if items is not None:
-        new_items, item_errors = _clean_children(PledgeItem, items, pledge)
-        if any(item_errors):
-            errors["items"] = item_errors
-    if sources is not None:
-        new_sources, source_errors = _clean_children(Source, sources, pledge)
-        if any(source_errors):
-            errors["sources"] = source_errors
-    if new_sources is not None:
-        source_count = len(new_sources)
-    else:
-        source_count = pledge.sources.count() if pledge.pk else 0
-    if "sources" not in errors:
-        try:
-            validate_source_count(source_count)
-        except ValidationError as error:
-            errors.update(error.message_dict)
-    if errors:
-        raise ValidationError(errors)
-
-    pledge.save()
-    # Children are saved one by one so that each gets its history row.
-    for new_children, manager in ((new_items, pledge.items), (new_sources, pledge.sources)):
-        if new_children is None:
-            continue
-        for old in manager.all():
-            old.delete()
-        for child in new_children:
-            child.pledge = pledge
-            child.save()
-    return pledge
+    return save_pledge(validate_pledge(pledge=pledge, fields=fields, items=items, sources=sources))
 
 
 def recompute_derived_values(*, batch_size: int = 2000) -> int:
