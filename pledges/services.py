@@ -32,9 +32,9 @@ class PledgeValidationError(ValidationError):
     def __init__(self, errors: dict[str, Any]):
         super().__init__(errors)
         self.children = {
-            name: errors[name]
+            name: rows
             for name in ("items", "sources")
-            if isinstance(errors.get(name), list)
+            if (rows := errors.get(name)) and all(isinstance(row, dict) for row in rows)
         }
 
 

@@ -211,7 +211,7 @@ def write_xlsx(rows: Iterable[list[str]], stream) -> int:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _cell_text(value) -> str:
+def cell_text(value) -> str:
     """A cell as text; spreadsheets may have turned text into numbers or dates."""
     if value is None:
         return ""
@@ -253,7 +253,7 @@ def read_xlsx(data: bytes) -> list[list[str]]:
     try:
         sheet = workbook.worksheets[0]
         return [
-            [restore(_cell_text(value)) for value in row]
+            [restore(cell_text(value)) for value in row]
             for row in sheet.iter_rows(values_only=True)
         ]
     finally:
