@@ -12,6 +12,7 @@ from import_export import fields, resources
 from import_export.results import Result, RowResult
 
 from .importing import import_table
+from .models import Pledge
 from .spreadsheet import COLUMNS, HEADER, cell_text, export_queryset, iter_rows, restore
 
 IMPORT_TYPES = {
@@ -21,8 +22,9 @@ IMPORT_TYPES = {
 }
 
 
-class PledgeResource(resources.Resource):
+class PledgeResource(resources.ModelResource):
     class Meta:
+        model = Pledge
         use_transactions = True  # the import runs in one transaction (importing.import_table)
         skip_unchanged = True  # rows equal to their stored pledge write nothing
         use_bulk = False  # bulk writes are importing's own, which write history rows
