@@ -407,6 +407,12 @@ class _Importer:
         changed: list[tuple[PledgeWrite, bool]] = []
         for row in rows:
             parent_pk = self._parent_pk(row)
+            if not row.errors and self._same_as_stored(row, parent_pk):
+                # Nothing would be written: the stored pledge is left alone, unchecked.
+                row.outcome.action = "skip"
+                row.outcome.pledge = self.existing[row.ref]
+                self.progress(1)
+                continue
             # A row with unreadable cells is still checked, so that all its problems are told.
             write = self._validate(row, parent_pk)
             self.progress(1)
@@ -431,6 +437,22 @@ class _Importer:
         for row in rows:
             if row.outcome.pledge is not None and row.outcome.pledge.pk:
                 self.pk_by_ref[row.ref] = row.outcome.pledge.pk
+
+    def _same_as_stored(self, row: _Row, parent_pk: int | None) -> bool:
+        pledge = self.existing.get(row.ref)
+        if pledge is None:
+            return False
+        fields = row.fields
+        return (
+            pledge.external_ref == row.ref
+            and pledge.parent_id == parent_pk
+            and all(
+                getattr(pledge, f"{name}_id") == (fields[name].pk if fields[name] else None)
+                for name in ("donor", "category", "event")
+            )
+            and all(getattr(pledge, name) == fields[name] for name in PLAIN_FIELDS)
+            and _children(pledge) == _children_of_row(row)
+        )
 
     def _validate(self, row: _Row, parent_pk: int | None) -> PledgeWrite | None:
         # A repeated reference is checked on its own, never against the first row's pledge.
@@ -532,6 +554,13 @@ def _column(field_name: str) -> str:
 
 def _fields_changed(pledge: Pledge, before: dict[str, Any]) -> bool:
     return any(getattr(pledge, name) != before[name] for name in COMPARED_FIELDS)
+
+
+def _children_of_row(row: _Row) -> tuple[list, list]:
+    return (
+        [(item["name"], item["quantity"]) for item in row.items],
+        [tuple(source[key] for key in SOURCE_KEYS) for source in row.sources],
+    )
 
 
 def _children(pledge_or_write) -> tuple[list, list]:
