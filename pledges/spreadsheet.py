@@ -59,6 +59,7 @@ HEADER = COLUMNS + INFORMATIONAL_COLUMNS
 ITEM_KEYS = ["name", "quantity"]
 SOURCE_KEYS = ["url", "publisher", "title", "published_on"]
 GENERATED_REF_PREFIX = "pledge-"
+CSV_DELIMITERS = (",", ";", "\t")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 EXPORT_CHUNK_SIZE = 2000
 # XLSX files are byte-identical across runs: fixed document and archive dates.
@@ -227,7 +228,7 @@ def cell_text(value) -> str:
 
 
 def read_csv(data: bytes) -> list[list[str]]:
-    """Rows of a UTF-8 CSV file (a byte order mark is allowed)."""
+    """Rows of a UTF-8 CSV file (a byte order mark is allowed; commas or semicolons)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -236,8 +237,14 @@ def read_csv(data: bytes) -> list[list[str]]:
             f"The file is not UTF-8 text: byte 0x{data[error.start]:02x} on line {line} "
             "cannot be read. Save it as CSV UTF-8."
         ) from error
+    # Spreadsheets in some locales save CSV with semicolons: the header line tells.
+    header_line = text.split("\n", 1)[0]
+    delimiter = max(CSV_DELIMITERS, key=header_line.count)
     try:
-        return [[restore(cell) for cell in row] for row in csv.reader(io.StringIO(text))]
+        return [
+            [restore(cell) for cell in row]
+            for row in csv.reader(io.StringIO(text), delimiter=delimiter)
+        ]
     except csv.Error as error:
         raise SpreadsheetError(f"The file is not valid CSV: {error}.") from error
 

@@ -80,6 +80,15 @@ def test_bad_rows_are_shown_and_nothing_can_be_confirmed(reference_only, admin_c
     assert not Pledge.objects.exists()
 
 
+def test_latin1_file_is_refused(reference_only, admin_client):
+    data = csv_file([row("a", title="Défense")]).decode("utf-8").encode("latin-1")
+    response = upload(admin_client, data)
+    assert response.status_code == 200
+    assert "UnicodeDecodeError" in str(response.context["form"].errors["import_file"])
+    assert "confirm_form" not in response.context
+    assert not Pledge.objects.exists()
+
+
 def test_missing_columns_are_shown(reference_only, admin_client):
     response = upload(admin_client, b"external_ref,title\nx,y\n")
     result = response.context["result"]

@@ -494,6 +494,17 @@ def test_xlsx_cells_typed_by_a_spreadsheet_are_read(reference_only, tmp_path):
     assert (pledge.amount, pledge.announced_on) == (Decimal("1500000.50"), dt.date(2025, 6, 4))
 
 
+def test_excel_csv_with_bom_and_semicolons_is_read(reference_only):
+    text = csv_file([row("a", title="Défense; aérienne")]).decode("utf-8")
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    for line in csv.reader(io.StringIO(text)):
+        writer.writerow(line)
+    report = import_file(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"), "csv")
+    assert not report.errors, report.errors
+    assert Pledge.objects.get().title == "Défense; aérienne"
+
+
 def test_not_an_xlsx_file(reference_only):
     report = import_file(b"external_ref,title\n", "xlsx")
     assert errors_of(report) == {(0, "file")}

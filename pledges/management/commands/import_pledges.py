@@ -30,7 +30,7 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
         with tqdm(
-            unit="row", desc="Checking", disable=options["verbosity"] == 0, leave=False
+            unit="row", desc="Importing", disable=options["verbosity"] == 0, leave=False
         ) as bar:
             file_format = options["format"] or format_of(file.name)
             report = import_file(data, file_format, dry_run=dry_run, progress=bar)
