@@ -31,6 +31,7 @@ class PledgeCsvExportView(GenericAPIView):
 
     @extend_schema(
         operation_id="pledges_export_csv",
+        filters=True,
         responses={
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR, description="CSV in the import/export column layout."

@@ -225,6 +225,7 @@ class _Importer:
         self.user = user
         self.progress = progress
         self.rates = RateTable.from_db()
+        self.now = timezone.now()  # one time for every history row of the import
         donors = list(Donor.objects.all())
         self.donors_by_name = {donor.name: donor for donor in donors}
         self.donors_by_folded_name = {donor.name.casefold(): donor for donor in donors}
@@ -491,6 +492,7 @@ class _Importer:
             batch_size=BATCH_SIZE,
             default_user=self.user,
             default_change_reason=CHANGE_REASON,
+            default_date=self.now,
         )
         self._create_children(writes)
 
@@ -508,18 +510,18 @@ class _Importer:
                     batch_size=BATCH_SIZE,
                     default_user=self.user,
                     default_change_reason=CHANGE_REASON,
+                    default_date=self.now,
                 )
 
     def _update(self, changed: list[tuple[PledgeWrite, bool]]) -> None:
         if not changed:
             return
-        now = timezone.now()
         pledges = []
         for write, _ in changed:
             pledge = write.pledge
             pledge.refresh_derived(self.rates)
             pledge.version += 1
-            pledge.updated_at = now
+            pledge.updated_at = self.now
             pledges.append(pledge)
         bulk_update_with_history(
             pledges,
@@ -528,6 +530,7 @@ class _Importer:
             batch_size=BATCH_SIZE,
             default_user=self.user,
             default_change_reason=CHANGE_REASON,
+            default_date=self.now,
         )
         replaced = [write for write, children_changed in changed if children_changed]
         ids = [write.pledge.pk for write in replaced]
