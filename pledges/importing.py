@@ -235,6 +235,8 @@ class _Importer:
         self.existing: dict[str, Pledge] = {}  # file reference -> stored pledge
         self.pk_by_ref: dict[str, int] = {}  # reference -> pk, stored or just written
         self.row_by_ref: dict[str, _Row] = {}
+        # pk -> ([(name, quantity)], [(url, publisher, title, published_on)]) of stored pledges
+        self.stored_children: dict[int, tuple[list, list]] = {}
 
     # --- reading cells ----------------------------------------------------------------
 
@@ -347,10 +349,10 @@ class _Importer:
             self._report_errors(row)
 
     def _load_existing(self, refs: set[str]) -> None:
-        """Stored pledges of these references (locked), and the pk of every known reference."""
+        """Stored pledges of these references, and the pk of every known reference."""
         refs.discard("")
         ordered = sorted(refs)
-        queryset = Pledge.objects.select_for_update().prefetch_related("items", "sources")
+        queryset = Pledge.objects.all()
         for start in range(0, len(ordered), LOOKUP_CHUNK):
             chunk = ordered[start : start + LOOKUP_CHUNK]
             for pledge in queryset.filter(external_ref__in=chunk):
@@ -367,6 +369,26 @@ class _Importer:
             for pledge in queryset.filter(pk__in=chunk, external_ref__isnull=True):
                 self.existing[generated[pledge.pk]] = pledge
         self.pk_by_ref = {ref: pledge.pk for ref, pledge in self.existing.items()}
+        self._load_stored_children(sorted(self.pk_by_ref.values()))
+
+    def _load_stored_children(self, ids: list[int]) -> None:
+        """Items and sources of the stored pledges, as tuples to compare with the rows."""
+        for pk in ids:
+            self.stored_children[pk] = ([], [])
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            chunk = ids[start : start + LOOKUP_CHUNK]
+            for pledge_id, *item in (
+                PledgeItem.objects.filter(pledge_id__in=chunk)
+                .order_by("id")
+                .values_list("pledge_id", *ITEM_KEYS)
+            ):
+                self.stored_children[pledge_id][0].append(tuple(item))
+            for pledge_id, *source in (
+                Source.objects.filter(pledge_id__in=chunk)
+                .order_by("id")
+                .values_list("pledge_id", *SOURCE_KEYS)
+            ):
+                self.stored_children[pledge_id][1].append(tuple(source))
 
     def _rounds(self, rows: list[_Row]) -> Iterable[list[_Row]]:
         """Packages and stand-alone pledges, then components: the n-th of every package in
@@ -405,7 +427,7 @@ class _Importer:
 
     def _import_round(self, rows: list[_Row]) -> None:
         new: list[PledgeWrite] = []
-        changed: list[tuple[PledgeWrite, bool]] = []
+        changed: list[tuple[_Row, PledgeWrite, bool]] = []
         for row in rows:
             parent_pk = self._parent_pk(row)
             if not row.errors and self._same_as_stored(row, parent_pk):
@@ -424,12 +446,12 @@ class _Importer:
                 row.outcome.action = "new"
                 new.append(write)
             else:
-                children_changed = _children(pledge) != _children(write)
+                children_changed = self.stored_children[pledge.pk] != _children_of_write(write)
                 if not children_changed and not _fields_changed(pledge, row.snapshot):
                     row.outcome.action = "skip"
                 else:
                     row.outcome.action = "update"
-                    changed.append((write, children_changed))
+                    changed.append((row, write, children_changed))
             row.outcome.pledge = write.pledge
         # Written even when other rows are bad (all is rolled back at the end), so that later
         # rounds are checked against their packages and every problem is reported.
@@ -452,7 +474,7 @@ class _Importer:
                 for name in ("donor", "category", "event")
             )
             and all(getattr(pledge, name) == fields[name] for name in PLAIN_FIELDS)
-            and _children(pledge) == _children_of_row(row)
+            and self.stored_children[pledge.pk] == _children_of_row(row)
         )
 
     def _validate(self, row: _Row, parent_pk: int | None) -> PledgeWrite | None:
@@ -513,11 +535,12 @@ class _Importer:
                     default_date=self.now,
                 )
 
-    def _update(self, changed: list[tuple[PledgeWrite, bool]]) -> None:
+    def _update(self, changed: list[tuple[_Row, PledgeWrite, bool]]) -> None:
         if not changed:
             return
+        changed = self._lock_unchanged_since_read(changed)
         pledges = []
-        for write, _ in changed:
+        for _, write, _ in changed:
             pledge = write.pledge
             pledge.refresh_derived(self.rates)
             pledge.version += 1
@@ -532,7 +555,7 @@ class _Importer:
             default_change_reason=CHANGE_REASON,
             default_date=self.now,
         )
-        replaced = [write for write, children_changed in changed if children_changed]
+        replaced = [write for _, write, children_changed in changed if children_changed]
         ids = [write.pledge.pk for write in replaced]
         for start in range(0, len(ids), LOOKUP_CHUNK):
             chunk = ids[start : start + LOOKUP_CHUNK]
@@ -540,6 +563,28 @@ class _Importer:
             PledgeItem.objects.filter(pledge_id__in=chunk).delete()
             Source.objects.filter(pledge_id__in=chunk).delete()
         self._create_children(replaced)
+
+    def _lock_unchanged_since_read(self, changed: list) -> list:
+        """Lock the pledges to update; refuse those that another writer changed meanwhile.
+
+        Only these are locked (not every pledge read), so an import of unchanged rows locks
+        nothing.
+        """
+        ids = [write.pledge.pk for _, write, _ in changed]
+        versions: dict[int, int] = {}
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            chunk = ids[start : start + LOOKUP_CHUNK]
+            versions.update(
+                Pledge.objects.select_for_update().filter(pk__in=chunk).values_list("pk", "version")
+            )
+        kept = []
+        for entry in changed:
+            row, write, _ = entry
+            if versions.get(write.pledge.pk) != write.pledge.version:
+                row.refuse("row", "The pledge was changed while the file was imported: retry.")
+            else:
+                kept.append(entry)
+        return kept
 
     def _report_errors(self, row: _Row) -> None:
         for column, messages in row.errors.items():
@@ -561,18 +606,13 @@ def _fields_changed(pledge: Pledge, before: dict[str, Any]) -> bool:
 
 def _children_of_row(row: _Row) -> tuple[list, list]:
     return (
-        [(item["name"], item["quantity"]) for item in row.items],
+        [tuple(item[key] for key in ITEM_KEYS) for item in row.items],
         [tuple(source[key] for key in SOURCE_KEYS) for source in row.sources],
     )
 
 
-def _children(pledge_or_write) -> tuple[list, list]:
-    """Items and sources as comparable tuples, of a stored pledge or of a validated write."""
-    if isinstance(pledge_or_write, PledgeWrite):
-        items, sources = pledge_or_write.items or [], pledge_or_write.sources or []
-    else:
-        items, sources = pledge_or_write.items.all(), pledge_or_write.sources.all()
+def _children_of_write(write: PledgeWrite) -> tuple[list, list]:
     return (
-        [(item.name, item.quantity) for item in items],
-        [(source.url, source.publisher, source.title, source.published_on) for source in sources],
+        [tuple(getattr(item, key) for key in ITEM_KEYS) for item in write.items or []],
+        [tuple(getattr(source, key) for key in SOURCE_KEYS) for source in write.sources or []],
     )

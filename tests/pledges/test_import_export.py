@@ -548,3 +548,22 @@ def test_export_refuses_bad_filters(reference_data, term, message):
 def test_xlsx_export_needs_an_output_file(reference_data):
     with pytest.raises(CommandError, match="--output"):
         call_command("export_pledges", "--format", "xlsx", stdout=io.StringIO())
+
+
+def test_a_pledge_changed_during_the_import_is_not_overwritten(reference_only, monkeypatch):
+    from pledges import importing
+
+    import_file(csv_file([row("a")]), "csv")
+    load = importing._Importer._load_existing
+
+    def load_then_someone_edits(self, refs):
+        load(self, refs)
+        Pledge.objects.filter(external_ref="a").update(title="Edited meanwhile", version=7)
+
+    monkeypatch.setattr(importing._Importer, "_load_existing", load_then_someone_edits)
+    report = import_file(csv_file([row("a", title="From the file")]), "csv")
+    assert [str(e) for e in report.errors] == [
+        "row 2, row: The pledge was changed while the file was imported: retry."
+    ]
+    monkeypatch.undo()
+    assert Pledge.objects.get(external_ref="a").title == "Pledge a"  # all rolled back
