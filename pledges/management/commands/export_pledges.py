@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
+from tqdm import tqdm
 
 from api.filters import PledgeFilter
 from pledges.models import Pledge
@@ -32,6 +33,9 @@ class Command(BaseCommand):
         if file_format == "xlsx" and output is None:
             raise CommandError("XLSX is binary: give --output FILE.")
         rows = iter_rows(queryset)
+        if output is not None and options["verbosity"] > 0:
+            # A progress bar on standard error when the rows go to a file.
+            rows = tqdm(rows, total=queryset.count() + 1, unit="row", leave=False)
         if output is None:
             count = write_csv(rows, self.stdout)
         elif file_format == "csv":
