@@ -74,8 +74,8 @@ def validate_pledge(
 ) -> PledgeWrite:
     """Set ``fields`` on ``pledge`` (or a new one) and check everything; write nothing.
 
-    Raises PledgeValidationError (a ValidationError) with a dict naming every bad field; for
-    items and sources the value is a list with one dict of errors per row.
+    Raises PledgeValidationError (a ValidationError) naming every bad field; its ``children``
+    keeps one dict of errors per item and source row.
 
     ``bulk_checked`` is for callers that check many pledges at once (imports): they resolved
     ``BULK_CHECKED_FIELDS`` from the database themselves, and the database constraints are not
@@ -148,8 +148,8 @@ def write_pledge(
     """Create ``pledge`` (or a new one) with ``fields``, replacing its items and sources when given.
 
     ``items`` and ``sources`` are lists of field dicts; None leaves them as they are.
-    Raises ValidationError with a dict naming every bad field; for items and sources the value
-    is a list with one dict of errors per row. Nothing is written unless everything is valid.
+    Raises PledgeValidationError (see ``validate_pledge``) naming every bad field. Nothing is
+    written unless everything is valid.
     """
     return save_pledge(validate_pledge(pledge=pledge, fields=fields, items=items, sources=sources))
 
