@@ -39,12 +39,7 @@ def validation_detail(error: DjangoValidationError) -> Any:
     if isinstance(detail, dict):
         return {field: _rows_by_index(messages) for field, messages in detail.items()}
     if hasattr(error, "error_dict"):
-        # The importer's branch keeps the row errors in ``children`` instead of ``detail``.
-        rows = getattr(error, "children", None) or {}
-        return {
-            **error.message_dict,
-            **{field: _rows_by_index(messages) for field, messages in rows.items()},
-        }
+        return error.message_dict
     return {"non_field_errors": error.messages}
 
 

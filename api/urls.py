@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from . import views
+from .exports import PledgeCsvExportView
 from .reports import ReportTotalsView
 
 app_name = "api"
@@ -15,6 +16,8 @@ router.register("pledges", views.PledgeViewSet)
 router.register("exchange-rates", views.ExchangeRateViewSet)
 
 urlpatterns = [
+    # Before the router: its format suffixes would read "pledges/<pk>.<format>" otherwise.
+    path("exports/pledges.csv", PledgeCsvExportView.as_view(), name="pledge-export-csv"),
     path("reports/totals/", ReportTotalsView.as_view(), name="report-totals"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

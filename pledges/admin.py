@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from .choices import AmountBasis
@@ -15,6 +17,7 @@ from .models import (
     Source,
     validate_source_count,
 )
+from .resources import PledgeResource
 
 
 @admin.register(Donor)
@@ -128,7 +131,10 @@ class CurrencyListFilter(admin.SimpleListFilter):
 
 
 @admin.register(Pledge)
-class PledgeAdmin(SimpleHistoryAdmin):
+class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
+    # Import and export in the layout of manage.py import_pledges / export_pledges.
+    resource_classes = [PledgeResource]
+    formats = [CSV, XLSX]
     list_display = [
         "title",
         "donor",

@@ -5,6 +5,7 @@ sources, so that every entry point refuses the same things with the same message
 """
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -16,16 +17,27 @@ from .models import Pledge, PledgeItem, Source, validate_source_count
 DERIVED_FIELDS = ["total_amount", "value_eur", "rate_date"]
 
 
+# Checks that a bulk caller (the importer) makes once for a whole file instead of once per row:
+# it resolves these foreign keys and the external reference from the database itself.
+BULK_CHECKED_FIELDS = ["donor", "category", "event", "external_ref"]
+
+
 class PledgeValidationError(ValidationError):
     """Refused pledge data. ``detail`` names every bad field; for ``items`` and ``sources`` it
     holds one dict of errors per row (empty for a good row), as an API would answer them.
-    ``message_dict`` has the same keys with the row errors spelt out."""
+    ``message_dict`` has the same keys with the row errors spelt out (Django's ValidationError
+    would flatten the row dicts), and ``children`` is the per-row part of ``detail`` alone."""
 
     def __init__(self, detail: dict[str, Any]):
         self.detail = detail
+        self.children = {
+            field: rows
+            for field, rows in detail.items()
+            if rows and all(isinstance(row, dict) for row in rows)
+        }
         flat: dict[str, list[str]] = {}
         for field, errors in detail.items():
-            if errors and isinstance(errors[0], dict):
+            if field in self.children:
                 flat[field] = [
                     f"row {row}: {name}: {message}"
                     for row, row_errors in enumerate(errors, start=1)
@@ -37,15 +49,24 @@ class PledgeValidationError(ValidationError):
         super().__init__(flat)
 
 
+@dataclass
+class PledgeWrite:
+    """A validated pledge with the children that will replace its own (None: keep them)."""
+
+    pledge: Pledge
+    items: list[PledgeItem] | None
+    sources: list[Source] | None
+
+
 def _clean_children(
-    model, rows: Iterable[Mapping[str, Any]], pledge: Pledge
+    model, rows: Iterable[Mapping[str, Any]], pledge: Pledge, *, bulk_checked: bool
 ) -> tuple[list, list[dict]]:
     """Build and validate child rows; errors are a list with one dict per row (empty if fine)."""
     objects, errors = [], []
     for row in rows:
         child = model(pledge=pledge, **row)
         try:
-            child.full_clean(exclude=["pledge"])
+            child.full_clean(exclude=["pledge"], validate_constraints=not bulk_checked)
         except ValidationError as error:
             errors.append(error.message_dict)
         else:
@@ -54,36 +75,47 @@ def _clean_children(
     return objects, errors
 
 
-@transaction.atomic
-def write_pledge(
+def validate_pledge(
     *,
     pledge: Pledge | None = None,
     fields: Mapping[str, Any],
     items: Iterable[Mapping[str, Any]] | None = None,
     sources: Iterable[Mapping[str, Any]] | None = None,
-) -> Pledge:
-    """Create ``pledge`` (or a new one) with ``fields``, replacing its items and sources when given.
+    bulk_checked: bool = False,
+) -> PledgeWrite:
+    """Set ``fields`` on ``pledge`` (or a new one) and check everything; write nothing.
 
-    ``items`` and ``sources`` are lists of field dicts; None leaves them as they are.
-    Raises PledgeValidationError naming every bad field; nothing is written unless everything
-    is valid.
+    Raises PledgeValidationError (a ValidationError) naming every bad field; its ``children``
+    keeps one dict of errors per item and source row.
+
+    ``bulk_checked`` is for callers that check many pledges at once (imports): they resolved
+    ``BULK_CHECKED_FIELDS`` from the database themselves, and the database constraints are not
+    queried one by one (``clean()`` and the field validators hold each of their rules, and the
+    database still enforces them on write). Every other rule is the same.
     """
     pledge = pledge or Pledge()
     for name, value in fields.items():
         setattr(pledge, name, value)
     errors: dict[str, Any] = {}
     try:
-        pledge.full_clean()
+        if bulk_checked:
+            pledge.full_clean(exclude=BULK_CHECKED_FIELDS, validate_constraints=False)
+        else:
+            pledge.full_clean()
     except ValidationError as error:
         errors.update(error.message_dict)
 
     new_items = new_sources = None
     if items is not None:
-        new_items, item_errors = _clean_children(PledgeItem, items, pledge)
+        new_items, item_errors = _clean_children(
+            PledgeItem, items, pledge, bulk_checked=bulk_checked
+        )
         if any(item_errors):
             errors["items"] = item_errors
     if sources is not None:
-        new_sources, source_errors = _clean_children(Source, sources, pledge)
+        new_sources, source_errors = _clean_children(
+            Source, sources, pledge, bulk_checked=bulk_checked
+        )
         if any(source_errors):
             errors["sources"] = source_errors
     if new_sources is not None:
@@ -97,10 +129,15 @@ def write_pledge(
             errors.update(error.message_dict)
     if errors:
         raise PledgeValidationError(errors)
+    return PledgeWrite(pledge, new_items, new_sources)
 
+
+@transaction.atomic
+def save_pledge(write: PledgeWrite) -> Pledge:
+    """Save a validated pledge and replace its children, one by one so history is written."""
+    pledge = write.pledge
     pledge.save()
-    # Children are saved one by one so that each gets its history row.
-    for new_children, manager in ((new_items, pledge.items), (new_sources, pledge.sources)):
+    for new_children, manager in ((write.items, pledge.items), (write.sources, pledge.sources)):
         if new_children is None:
             continue
         for old in manager.all():
@@ -109,6 +146,23 @@ def write_pledge(
             child.pledge = pledge
             child.save()
     return pledge
+
+
+@transaction.atomic
+def write_pledge(
+    *,
+    pledge: Pledge | None = None,
+    fields: Mapping[str, Any],
+    items: Iterable[Mapping[str, Any]] | None = None,
+    sources: Iterable[Mapping[str, Any]] | None = None,
+) -> Pledge:
+    """Create ``pledge`` (or a new one) with ``fields``, replacing its items and sources when given.
+
+    ``items`` and ``sources`` are lists of field dicts; None leaves them as they are.
+    Raises PledgeValidationError (see ``validate_pledge``) naming every bad field. Nothing is
+    written unless everything is valid.
+    """
+    return save_pledge(validate_pledge(pledge=pledge, fields=fields, items=items, sources=sources))
 
 
 def recompute_derived_values(*, batch_size: int = 2000) -> int:

@@ -21,11 +21,10 @@ def test_service_errors_keep_their_rows():
     assert validation_detail(PledgeValidationError(ERRORS)) == EXPECTED
 
 
-def test_rows_kept_as_children_are_read_too():
-    """A ValidationError that carries the rows in ``children`` answers the same."""
-    error = ValidationError({"amount": ERRORS["amount"]})
-    error.children = {"sources": ERRORS["sources"], "items": ERRORS["items"]}
-    assert validation_detail(error) == EXPECTED
+def test_the_rows_are_spelt_out_for_other_readers():
+    error = PledgeValidationError(ERRORS)
+    assert error.children == {"sources": ERRORS["sources"], "items": ERRORS["items"]}
+    assert error.message_dict["sources"] == ["row 2: url: Enter a valid URL."]
 
 
 def test_plain_errors():
