@@ -9,10 +9,7 @@ import urllib.request
 
 import pytest
 from django.core.management import call_command
-from django.core.servers.basehttp import WSGIServer
-from pytest_django.live_server_helper import LiveServer
 
-from pledges import conversion
 from pledges.reports import key_label
 
 pytestmark = pytest.mark.browser
@@ -37,40 +34,6 @@ def chromium_path() -> str:
             "install it with `apt-get install chromium` (Debian/Ubuntu)."
         )
     return path
-
-
-def load_rates() -> None:
-    conversion.store_rates(conversion.read_ecb_history(conversion.bundled_ecb_history()))
-
-
-class SerialWSGIServer(WSGIServer):
-    """One request at a time. On SQLite the test database is in memory and the live server
-    shares the test's one connection: the page's parallel requests, each in a thread of
-    Django's threaded server, would interleave their savepoints on it."""
-
-    def __init__(self, *args, connections_override=None, **kwargs):
-        super().__init__(*args, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def live_server():
-    """pytest-django's live server, made serial (see ``SerialWSGIServer``)."""
-    server = LiveServer(os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost", start=False)
-    if server.thread.connections_override:  # SQLite's in-memory test database
-        server.thread.server_class = SerialWSGIServer
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def rates_kept(django_db_blocker):
-    """A live-server test is transactional: the database is flushed after it, rates too.
-    Set up before the database fixtures, this puts the session's rates back after the flush,
-    for the tests that follow."""
-    yield
-    with django_db_blocker.unblock():
-        load_rates()
 
 
 @pytest.fixture
@@ -163,7 +126,7 @@ def wait_for(page, query: str) -> None:
     )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_dashboard_shows_the_api_figures(rates_kept, page, live_server):
     call_command("load_reference_data", verbosity=0)  # fixtures, and rates if flushed before
     base = live_server.url
@@ -200,7 +163,7 @@ def test_dashboard_shows_the_api_figures(rates_kept, page, live_server):
     )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_dashboard_shows_a_bad_filter_as_an_error(rates_kept, page, live_server):
     page.goto(live_server.url + "/")
     wait_for(page, "currency=EUR")
