@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of the spreadsheet export and import, and of the streaming CSV export's memory.
 
-    python bench/import_export.py [--count 100000] [--skip-setup]
+    python bench/spreadsheet_io.py [--count 100000] [--skip-setup]
 
 Needs PostgreSQL. The source database (default ``pledges_bench_io``) gets the migrations, the
 ECB rates, the reference fixtures and COUNT generated pledges; the target database (default
