@@ -25,6 +25,14 @@ STATUSES = (
 ITEM_NAMES = ["drone", "artillery shell", "air defence missile", "armoured vehicle", "radar"]
 
 
+def write_with_sources(pledges: list[Pledge]) -> None:
+    Pledge.objects.bulk_create(pledges)
+    Source.objects.bulk_create(
+        Source(pledge=p, url=f"https://example.org/pledge/{p.pk}", publisher="Generator")
+        for p in pledges
+    )
+
+
 class Command(BaseCommand):
     help = "Generate COUNT random pledges (about 50 donors, 12 categories, 5 years) for benchmarks."
 
@@ -96,11 +104,7 @@ class Command(BaseCommand):
             )
             pledge.refresh_derived(rates)
             pledges.append(pledge)
-        Pledge.objects.bulk_create(pledges)
-        Source.objects.bulk_create(
-            Source(pledge=p, url=f"https://example.org/pledge/{p.pk}", publisher="Generator")
-            for p in pledges
-        )
+        write_with_sources(pledges)
         PledgeItem.objects.bulk_create(
             PledgeItem(pledge=p, name=rng.choice(ITEM_NAMES), quantity=rng.randrange(1, 10_000))
             for p in pledges
@@ -127,8 +131,4 @@ class Command(BaseCommand):
                 )
                 component.refresh_derived(rates)
                 components.append(component)
-        Pledge.objects.bulk_create(components)
-        Source.objects.bulk_create(
-            Source(pledge=c, url=f"https://example.org/pledge/{c.pk}", publisher="Generator")
-            for c in components
-        )
+        write_with_sources(components)
