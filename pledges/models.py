@@ -223,13 +223,9 @@ class Pledge(models.Model):
             models.Index(fields=["status", "announced_on"], name="pledge_status_date_idx"),
             models.Index(fields=["currency"], name="pledge_currency_idx"),
             models.Index(fields=["recipient"], name="pledge_recipient_idx"),
-            # ordering=value_eur and -value_eur, both with unvalued pledges last (SPEC §5).
+            # ordering=value_eur with unvalued pledges last; -value_eur has its own index on
+            # PostgreSQL (migration 0003: SQLite cannot index NULLS LAST).
             models.Index(fields=["value_eur", "id"], name="pledge_value_eur_idx"),
-            models.Index(
-                F("value_eur").desc(nulls_last=True),
-                F("id").desc(),
-                name="pledge_value_eur_desc_idx",
-            ),
         ]
         constraints = [
             models.CheckConstraint(
