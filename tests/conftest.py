@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from pledges import conversion
 
@@ -13,6 +14,20 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Every test database holds the full ECB history from the bundled file, loaded once."""
     with django_db_blocker.unblock():
         load_rates()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_connections(django_db_setup, django_db_blocker):
+    """The live server's request threads may leave a PostgreSQL session open after the browser
+    test; it would keep the test database from being dropped at the end. End them first."""
+    yield
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
 
 
 @pytest.fixture
