@@ -12,26 +12,20 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connections
 from django.db.models import (
     BigIntegerField,
     Case,
-    Count,
     ExpressionWrapper,
     F,
-    OuterRef,
-    Q,
     QuerySet,
-    Subquery,
     Sum,
-    Value,
     When,
 )
 from django.db.models.functions import (
-    Coalesce,
     ExtractMonth,
     ExtractQuarter,
     ExtractYear,
-    Greatest,
 )
 
 from . import conversion
@@ -157,19 +151,19 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
     if not include_cancelled:
         pledges = pledges.exclude(status=PledgeStatus.CANCELLED)
     period = options.allocation == PERIOD
-    pledges = _with_counted_cents(pledges, options.currency, period=period)
-    report = Report(options)
-    if not options.group_by or period:
-        # With allocation=period a pledge is in several rows but counts once overall.
-        _fill(report, pledges.aggregate(**_FIGURE_AGGREGATES))
-        if not options.group_by:
-            return report
-
     pledges = pledges.annotate(
+        own_cents=_own_cents(options.currency, period=period),
         r_year=ExtractYear("announced_on"),
         r_quarter=ExtractQuarter("announced_on"),
         r_month=ExtractMonth("announced_on"),
     )
+    report = Report(options)
+    if not options.group_by or period:
+        # With allocation=period a pledge is in several rows but counts once overall.
+        _fill(report, _summed(pledges, [], options.currency)[0])
+        if not options.group_by:
+            return report
+
     columns = list(dict.fromkeys(c for key in options.group_by for c in _KEY_COLUMNS[key]))
     if period:
         columns.remove("r_year")
@@ -184,7 +178,7 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
             ),
         )
         columns += ["r_first", "r_last"]
-    grouped = pledges.values(*columns).annotate(**_FIGURE_AGGREGATES).order_by()
+    grouped = _summed(pledges, columns, options.currency)
     rows = _spread_over_years(grouped, options) if period else _rows(grouped, options)
     report.rows = sorted(rows, key=lambda row: (-row.total, _sort_label(row)))
     if not period:
@@ -195,29 +189,32 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
     return report
 
 
-def _with_counted_cents(pledges: QuerySet, currency: str, *, period: bool) -> QuerySet:
-    """Alias each pledge's ``source_rate`` and ``target_rate`` (NULL when there is none) and
-    annotate ``counted_cents``, what the report adds up: the pledge converted, less its
-    components converted, never below zero."""
-    pledges = pledges.alias(
-        source_rate=conversion.rate_expression(conversion.FIELD + "currency", "announced_on"),
-        target_rate=conversion.rate_expression(currency, "announced_on"),
+def _own_cents(currency: str, *, period: bool):
+    """A pledge's total converted into ``currency`` at its announcement date, in cents (NULL
+    when unvalued or unconverted). With ``period``, its per-year amount converted, once per
+    year, so that every year gets the same value."""
+    rates = (
+        conversion.rate_expression(conversion.FIELD + "currency", "announced_on"),
+        conversion.rate_expression(currency, "announced_on"),
     )
-    rates = (F("source_rate"), F("target_rate"))
     own = conversion.ConvertedCents(F("total_amount"), *rates)
-    if period:
-        # Its per-year amount in each year: the same per-year value every year.
-        per_year = ExpressionWrapper(
-            conversion.ConvertedCents(F("amount"), *rates)
-            * (F("period_end_year") - F("period_start_year") + 1),
-            output_field=BigIntegerField(),
-        )
-        own = Case(When(amount_basis=AmountBasis.PER_YEAR, then=per_year), default=own)
-    components = (
-        Pledge.objects.filter(parent=OuterRef("pk"), total_amount__isnull=False)
+    if not period:
+        return own
+    per_year = ExpressionWrapper(
+        conversion.ConvertedCents(F("amount"), *rates)
+        * (F("period_end_year") - F("period_start_year") + 1),
+        output_field=BigIntegerField(),
+    )
+    return Case(When(amount_basis=AmountBasis.PER_YEAR, then=per_year), default=own)
+
+
+def _component_cents(currency: str) -> QuerySet:
+    """What the non-cancelled components of each package are worth in ``currency``."""
+    return (
+        Pledge.objects.filter(parent__isnull=False, total_amount__isnull=False)
         .exclude(status=PledgeStatus.CANCELLED)
         .order_by()
-        .values("parent")
+        .values(package_id=F("parent_id"))
         .annotate(
             cents=Sum(
                 conversion.converted_cents_expression(
@@ -225,27 +222,63 @@ def _with_counted_cents(pledges: QuerySet, currency: str, *, period: bool) -> Qu
                 )
             )
         )
-        .values("cents")
-    )
-    return pledges.annotate(
-        counted_cents=Greatest(
-            own - Coalesce(Subquery(components, output_field=BigIntegerField()), Value(0)),
-            Value(0),
-        )
     )
 
 
-_FIGURE_AGGREGATES = {
-    "total_cents": Coalesce(Sum("counted_cents"), Value(0), output_field=BigIntegerField()),
-    "n_pledges": Count("pk"),
-    "n_unvalued": Count("pk", filter=Q(amount__isnull=True)),
-    # Counted apart from the total, from the rates alone: cheaper than the converted value.
-    "n_unconverted": Count(
-        "pk",
-        filter=Q(amount__isnull=False)
-        & (Q(source_rate__isnull=True) | Q(target_rate__isnull=True)),
-    ),
-}
+# Each pledge counts its own cents less its components' (none when unconverted), never below
+# zero; unvalued pledges have no amount, unconverted ones an amount but no converted value.
+_SUMMED_SQL = """
+WITH counted AS MATERIALIZED ({pledges}), components AS ({components})
+SELECT {keys}
+    COALESCE(SUM(CASE WHEN p.own_cents > COALESCE(k.cents, 0)
+                      THEN p.own_cents - COALESCE(k.cents, 0) ELSE 0 END), 0),
+    COUNT(*),
+    COUNT(CASE WHEN p.amount IS NULL THEN 1 END),
+    COUNT(CASE WHEN p.amount IS NOT NULL AND p.own_cents IS NULL THEN 1 END)
+FROM counted p LEFT JOIN components k ON k.package_id = p.id
+{group_by}
+"""
+
+
+def _summed(pledges: QuerySet, columns: list[str], currency: str) -> list[dict]:
+    """The figures of ``pledges`` (annotated with ``own_cents``) summed by ``columns``: one
+    query, one dict of the columns and figures per group.
+
+    The ORM writes each pledge's row (filters, keys, conversion); this query sums those rows.
+    Summed by the ORM directly, each aggregate would repeat the rate look-ups of the
+    conversion, once for the total and again for the unconverted count; here each pledge is
+    converted once (the MATERIALIZED common table expression is computed once, not inlined
+    into each aggregate), and the components are summed once per package and joined.
+    """
+    connection = connections[pledges.db]
+    pledge_sql, pledge_params = pledges.values(
+        *columns, "id", "amount", "own_cents"
+    ).query.sql_with_params()
+    component_sql, component_params = _component_cents(currency).query.sql_with_params()
+    keys = ", ".join(f"p.{connection.ops.quote_name(column)}" for column in columns)
+    sql = _SUMMED_SQL.format(
+        pledges=pledge_sql,
+        components=component_sql,
+        keys=keys + "," if keys else "",
+        group_by=f"GROUP BY {keys}" if keys else "",
+    )
+    query = pledges.query.clone()  # resolving a key may add a join
+    fields = {column: query.resolve_ref(column).output_field for column in columns}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*pledge_params, *component_params))
+        return [
+            {
+                **{
+                    column: fields[column].to_python(value)
+                    for column, value in zip(columns, row, strict=False)
+                },
+                **dict(zip(_FIGURES_SUMMED, row[len(columns) :], strict=True)),
+            }
+            for row in cursor.fetchall()
+        ]
+
+
+_FIGURES_SUMMED = ("total_cents", "n_pledges", "n_unvalued", "n_unconverted")
 
 
 def _fill(target: Report | Row, figures: dict) -> None:
