@@ -291,13 +291,13 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
     counted, counted_params = pledges.query.get_compiler(connection=connection).compile(
         Greatest(own - components, Value(0), output_field=BigIntegerField())
     )
-    rows = _pledge_rows(pledges, columns, period=period)
-    pledge_sql, pledge_params = rows.query.sql_with_params()
+    pledge_rows = _pledge_rows(pledges, columns, period=period)
+    pledge_sql, pledge_params = pledge_rows.query.sql_with_params()
     target_sql, target_params = _target_rates(pledges, currency).query.sql_with_params()
     component_sql, component_params = _component_cents(currency).query.sql_with_params()
     keys = ", ".join(f"p.{connection.ops.quote_name(column)}" for column in columns)
     sql = _SUMMED_SQL.format(
-        # SQLite's query planner needs no hint (and older SQLite has no such keyword).
+        # Only PostgreSQL needs to be fast; SQLite before 3.35 has no such keyword.
         materialized="MATERIALIZED" if connection.vendor == "postgresql" else "",
         pledges=pledge_sql,
         target=target_sql,
