@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 if __name__ == "__main__":  # standalone; under ``manage.py shell`` Django is set up already
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    # The project instead of bench/ (whose import_export.py would hide the package).
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "1")
     import django
@@ -120,6 +121,10 @@ def main(runs: int) -> None:
         f"{Pledge.objects.count():,} pledges on {vendor} ({connection.settings_dict['NAME']}),"
         f" median of {runs} runs"
     )
+    if vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            print(f"jit={cursor.fetchone()[0]} for both (the same connection and settings)")
     print(f"{'report':<24} {'engine ms':>10} {'queries':>8} {'SQL ms':>9} {'ratio':>6}  agree")
     for group_by, currency in REPORTS:
         options = reports.parse_options(group_by=group_by, currency=currency)

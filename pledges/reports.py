@@ -2,30 +2,31 @@
 dashboard.
 
 Everything is summed in the database, in a fixed number of queries whatever the number of
-pledges. Each pledge gets one SQL expression, its *counted cents*: its total converted into the
-report currency at its own announcement date (``conversion.converted_cents_expression``), less
-what its non-cancelled components are worth in that currency, never below zero. Sums are of
-whole cents, so that a report is exactly the per-pledge conversions added up, on SQLite too.
+pledges. Each pledge counts its *counted cents*: its total converted into the report currency
+at its own announcement date (``conversion.ConvertedCents``, at the rates of
+``conversion.rate_expression``), less what its non-cancelled components are worth in that
+currency, never below zero. Sums are of whole cents, so that a report is exactly the
+per-pledge conversions added up, on SQLite too.
 """
 
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connections
 from django.db.models import (
     BigIntegerField,
     Case,
-    Count,
     ExpressionWrapper,
     F,
-    OuterRef,
+    Min,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import (
     Coalesce,
     ExtractMonth,
@@ -157,19 +158,18 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
     if not include_cancelled:
         pledges = pledges.exclude(status=PledgeStatus.CANCELLED)
     period = options.allocation == PERIOD
-    pledges = _with_counted_cents(pledges, options.currency, period=period)
-    report = Report(options)
-    if not options.group_by or period:
-        # With allocation=period a pledge is in several rows but counts once overall.
-        _fill(report, pledges.aggregate(**_FIGURE_AGGREGATES))
-        if not options.group_by:
-            return report
-
     pledges = pledges.annotate(
         r_year=ExtractYear("announced_on"),
         r_quarter=ExtractQuarter("announced_on"),
         r_month=ExtractMonth("announced_on"),
     )
+    report = Report(options)
+    if not options.group_by or period:
+        # With allocation=period a pledge is in several rows but counts once overall.
+        _fill(report, _summed(pledges, [], options.currency, period=period)[0])
+        if not options.group_by:
+            return report
+
     columns = list(dict.fromkeys(c for key in options.group_by for c in _KEY_COLUMNS[key]))
     if period:
         columns.remove("r_year")
@@ -184,7 +184,7 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
             ),
         )
         columns += ["r_first", "r_last"]
-    grouped = pledges.values(*columns).annotate(**_FIGURE_AGGREGATES).order_by()
+    grouped = _summed(pledges, columns, options.currency, period=period)
     rows = _spread_over_years(grouped, options) if period else _rows(grouped, options)
     report.rows = sorted(rows, key=lambda row: (-row.total, _sort_label(row)))
     if not period:
@@ -195,29 +195,50 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
     return report
 
 
-def _with_counted_cents(pledges: QuerySet, currency: str, *, period: bool) -> QuerySet:
-    """Alias each pledge's ``source_rate`` and ``target_rate`` (NULL when there is none) and
-    annotate ``counted_cents``, what the report adds up: the pledge converted, less its
-    components converted, never below zero."""
-    pledges = pledges.alias(
-        source_rate=conversion.rate_expression(conversion.FIELD + "currency", "announced_on"),
-        target_rate=conversion.rate_expression(currency, "announced_on"),
-    )
-    rates = (F("source_rate"), F("target_rate"))
-    own = conversion.ConvertedCents(F("total_amount"), *rates)
+def _pledge_rows(pledges: QuerySet, columns: list[str], *, period: bool) -> QuerySet:
+    """One row per pledge: its keys and what its conversion needs but the target rate.
+
+    ``money`` is converted and counted ``copies`` times: the total once, or with ``period``
+    a per-year amount once per year of its period, so that every year gets the same value.
+    ``source_rate`` is NULL when the pledge's currency has no usable rate.
+    """
+    money, copies = F("total_amount"), Value(1)
     if period:
-        # Its per-year amount in each year: the same per-year value every year.
-        per_year = ExpressionWrapper(
-            conversion.ConvertedCents(F("amount"), *rates)
-            * (F("period_end_year") - F("period_start_year") + 1),
-            output_field=BigIntegerField(),
+        per_year = Q(amount_basis=AmountBasis.PER_YEAR)
+        money = Case(When(per_year, then=F("amount")), default=F("total_amount"))
+        copies = Case(
+            When(per_year, then=F("period_end_year") - F("period_start_year") + 1),
+            default=Value(1),
         )
-        own = Case(When(amount_basis=AmountBasis.PER_YEAR, then=per_year), default=own)
-    components = (
-        Pledge.objects.filter(parent=OuterRef("pk"), total_amount__isnull=False)
+    return pledges.values(
+        *columns,
+        "id",
+        "amount",
+        "announced_on",
+        money=money,
+        copies=copies,
+        source_rate=conversion.rate_expression(conversion.FIELD + "currency", "announced_on"),
+    )
+
+
+def _target_rates(pledges: QuerySet, currency: str) -> QuerySet:
+    """The rate of ``currency`` on each announcement date of ``pledges``, looked up once per
+    date rather than once per pledge."""
+    first_of_each_date = pledges.values("announced_on").annotate(first=Min("id")).values("first")
+    return (
+        Pledge.objects.filter(pk__in=first_of_each_date)
+        .order_by()
+        .values("announced_on", rate=conversion.rate_expression(currency, "announced_on"))
+    )
+
+
+def _component_cents(currency: str) -> QuerySet:
+    """What the non-cancelled components of each package are worth in ``currency``."""
+    return (
+        Pledge.objects.filter(parent__isnull=False, total_amount__isnull=False)
         .exclude(status=PledgeStatus.CANCELLED)
         .order_by()
-        .values("parent")
+        .values(package_id=F("parent_id"))
         .annotate(
             cents=Sum(
                 conversion.converted_cents_expression(
@@ -225,27 +246,82 @@ def _with_counted_cents(pledges: QuerySet, currency: str, *, period: bool) -> Qu
                 )
             )
         )
-        .values("cents")
     )
-    return pledges.annotate(
-        counted_cents=Greatest(
-            own - Coalesce(Subquery(components, output_field=BigIntegerField()), Value(0)),
-            Value(0),
+
+
+_SUMMED_SQL = """
+WITH pledge AS {materialized} ({pledges}),
+target AS ({target}),
+components AS ({components})
+SELECT {keys}
+    COALESCE(SUM({counted}), 0),
+    COUNT(*),
+    COUNT(CASE WHEN p.amount IS NULL THEN 1 END),
+    COUNT(CASE WHEN p.amount IS NOT NULL AND (p.source_rate IS NULL OR t.rate IS NULL) THEN 1 END)
+FROM pledge p
+    LEFT JOIN target t ON t.announced_on = p.announced_on
+    LEFT JOIN components k ON k.package_id = p.id
+{group_by}
+"""
+
+
+def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: bool) -> list[dict]:
+    """The figures of ``pledges`` summed by ``columns`` into ``currency``: one query, one dict
+    of the columns and figures per group.
+
+    The ORM writes the parts (the pledges' rows with their filters and keys, the rates, the
+    components) and the arithmetic; this query puts them together. Summed by the ORM
+    directly, every aggregate would repeat the rate look-ups, for each pledge and each of its
+    components. Here, as in hand-written SQL, each pledge's rate is looked up once (the
+    MATERIALIZED common table expression is computed once, not inlined into each aggregate),
+    the target currency's once per date, and the components are summed once per package.
+
+    A pledge counts its money converted, ``copies`` times, less what its components are worth,
+    never below zero; nothing when it is unvalued or unconverted.
+    """
+    connection = connections[pledges.db]
+    own = ExpressionWrapper(
+        conversion.ConvertedCents(
+            RawSQL("p.money", ()), RawSQL("p.source_rate", ()), RawSQL("t.rate", ())
         )
+        * RawSQL("p.copies", ()),
+        output_field=BigIntegerField(),
     )
+    components = Coalesce(RawSQL("k.cents", ()), Value(0), output_field=BigIntegerField())
+    counted, counted_params = pledges.query.get_compiler(connection=connection).compile(
+        Greatest(own - components, Value(0), output_field=BigIntegerField())
+    )
+    pledge_rows = _pledge_rows(pledges, columns, period=period)
+    pledge_sql, pledge_params = pledge_rows.query.sql_with_params()
+    target_sql, target_params = _target_rates(pledges, currency).query.sql_with_params()
+    component_sql, component_params = _component_cents(currency).query.sql_with_params()
+    keys = ", ".join(f"p.{connection.ops.quote_name(column)}" for column in columns)
+    sql = _SUMMED_SQL.format(
+        # Only PostgreSQL needs to be fast; SQLite before 3.35 has no such keyword.
+        materialized="MATERIALIZED" if connection.vendor == "postgresql" else "",
+        pledges=pledge_sql,
+        target=target_sql,
+        components=component_sql,
+        keys=keys + "," if keys else "",
+        counted=counted,
+        group_by=f"GROUP BY {keys}" if keys else "",
+    )
+    # In the order they appear in the SQL.
+    params = (*pledge_params, *target_params, *component_params, *counted_params)
+    query = pledges.query.clone()  # resolving a key may add a join
+    fields = {column: query.resolve_ref(column).output_field for column in columns}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            {
+                **{column: fields[column].to_python(row[i]) for i, column in enumerate(columns)},
+                **dict(zip(_FIGURES_SUMMED, row[len(columns) :], strict=True)),
+            }
+            for row in cursor.fetchall()
+        ]
 
 
-_FIGURE_AGGREGATES = {
-    "total_cents": Coalesce(Sum("counted_cents"), Value(0), output_field=BigIntegerField()),
-    "n_pledges": Count("pk"),
-    "n_unvalued": Count("pk", filter=Q(amount__isnull=True)),
-    # Counted apart from the total, from the rates alone: cheaper than the converted value.
-    "n_unconverted": Count(
-        "pk",
-        filter=Q(amount__isnull=False)
-        & (Q(source_rate__isnull=True) | Q(target_rate__isnull=True)),
-    ),
-}
+_FIGURES_SUMMED = ("total_cents", "n_pledges", "n_unvalued", "n_unconverted")
 
 
 def _fill(target: Report | Row, figures: dict) -> None:

@@ -254,6 +254,17 @@ def test_query_count_does_not_grow_with_pledges(
     assert (few.pledges, many.pledges) == (3, 33)
 
 
+@pytest.mark.parametrize(("currency", "look_ups"), [("EUR", 2), ("USD", 4)])
+def test_each_rate_look_up_is_written_once(db, django_assert_num_queries, currency, look_ups):
+    """The query's cost is its rate look-ups (SPEC §11): one for the pledges' own currencies
+    and one for the report currency (none for the euro), and the same two for the components;
+    not one per aggregate."""
+    options = reports.parse_options(group_by="donor,month", currency=currency)
+    with django_assert_num_queries(1) as captured:
+        reports.totals(Pledge.objects.all(), options)
+    assert captured.captured_queries[0]["sql"].count('"pledges_exchangerate"') == look_ups
+
+
 # --- invariants over generated data ------------------------------------------------------
 
 CURRENCIES = ["EUR", "USD", "GBP", "NOK", "JPY", "UAH"]
