@@ -8,7 +8,11 @@ from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 
-pytestmark = pytest.mark.browser
+# Transactional: the server thread must not wait on a transaction held open by the test.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -18,7 +22,7 @@ class QuietHandler(WSGIRequestHandler):
 
 
 @pytest.fixture
-def server(db):
+def server(rates_kept):
     """The site on a free local port, in a thread (static files served as in development)."""
     httpd = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler)
     httpd.set_app(StaticFilesHandler(WSGIHandler()))
