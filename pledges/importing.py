@@ -24,10 +24,11 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
+from .bulk import create_with_history
 from .conversion import RateTable
-from .models import Category, Donor, Event, Pledge, PledgeItem, Source
+from .models import Category, Donor, Event, PackageFacts, Pledge, PledgeItem, Source
 from .services import PledgeValidationError, PledgeWrite, validate_pledge
 from .spreadsheet import (
     COLUMNS,
@@ -428,6 +429,7 @@ class _Importer:
     def _import_round(self, rows: list[_Row]) -> None:
         new: list[PledgeWrite] = []
         changed: list[tuple[_Row, PledgeWrite, bool]] = []
+        to_check: list[tuple[_Row, int | None]] = []
         for row in rows:
             parent_pk = self._parent_pk(row)
             if not row.errors and self._same_as_stored(row, parent_pk):
@@ -435,9 +437,18 @@ class _Importer:
                 row.outcome.action = "skip"
                 row.outcome.pledge = self.existing[row.ref]
                 self.progress(1)
-                continue
+            else:
+                to_check.append((row, parent_pk))
+        # What the package rules read, for the whole round at once: nothing is written before
+        # the round is checked, so every row sees what it would have read on its own.
+        lookups = PackageFacts(
+            self.rates,
+            [parent_pk for _, parent_pk in to_check if parent_pk is not None],
+            [pledge.pk for row, _ in to_check if (pledge := self._stored(row)) is not None],
+        )
+        for row, parent_pk in to_check:
             # A row with unreadable cells is still checked, so that all its problems are told.
-            write = self._validate(row, parent_pk)
+            write = self._validate(row, parent_pk, lookups)
             self.progress(1)
             if write is None or row.errors:
                 continue
@@ -477,9 +488,15 @@ class _Importer:
             and self.stored_children[pledge.pk] == _children_of_row(row)
         )
 
-    def _validate(self, row: _Row, parent_pk: int | None) -> PledgeWrite | None:
-        # A repeated reference is checked on its own, never against the first row's pledge.
-        pledge = self.existing.get(row.ref) if self.row_by_ref.get(row.ref) is row else None
+    def _stored(self, row: _Row) -> Pledge | None:
+        """The stored pledge that the row updates. A repeated reference is checked on its own,
+        never against the first row's pledge."""
+        return self.existing.get(row.ref) if self.row_by_ref.get(row.ref) is row else None
+
+    def _validate(
+        self, row: _Row, parent_pk: int | None, lookups: PackageFacts
+    ) -> PledgeWrite | None:
+        pledge = self._stored(row)
         told = set(row.errors)  # columns already refused when the cells were read
         row.snapshot = {name: getattr(pledge, name) for name in COMPARED_FIELDS} if pledge else {}
         fields = {**row.fields, "parent_id": parent_pk, "external_ref": row.ref}
@@ -490,6 +507,7 @@ class _Importer:
                 items=row.items,
                 sources=row.sources,
                 bulk_checked=True,
+                package_lookups=lookups,
             )
         except PledgeValidationError as error:
             for name, messages in error.message_dict.items():
@@ -508,13 +526,8 @@ class _Importer:
         pledges = [write.pledge for write in writes]
         for pledge in pledges:
             pledge.refresh_derived(self.rates)
-        bulk_create_with_history(
-            pledges,
-            Pledge,
-            batch_size=BATCH_SIZE,
-            default_user=self.user,
-            default_change_reason=CHANGE_REASON,
-            default_date=self.now,
+        create_with_history(
+            pledges, Pledge, user=self.user, change_reason=CHANGE_REASON, date=self.now
         )
         self._create_children(writes)
 
@@ -525,15 +538,9 @@ class _Importer:
                 for child in getattr(write, attribute) or []:
                     child.pledge = write.pledge
                     children.append(child)
-            if children:
-                bulk_create_with_history(
-                    children,
-                    model,
-                    batch_size=BATCH_SIZE,
-                    default_user=self.user,
-                    default_change_reason=CHANGE_REASON,
-                    default_date=self.now,
-                )
+            create_with_history(
+                children, model, user=self.user, change_reason=CHANGE_REASON, date=self.now
+            )
 
     def _update(self, changed: list[tuple[_Row, PledgeWrite, bool]]) -> None:
         if not changed:
