@@ -9,7 +9,7 @@ the database checks every constraint either way.
 
 import datetime as dt
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.db import connection, models
@@ -40,17 +40,15 @@ def create_with_history(
             default_date=date,
         )
         return
-    _copy_create(objs, model)
-    _copy_history(objs, model.history.model, user, change_reason, date)
+    _prepare(objs, model)
+    _copy_with_history(objs, model, user, change_reason, date)
 
 
-def _copy_create(objs: Sequence[models.Model], model: type[models.Model]) -> None:
-    """What ``bulk_create`` does, with the pks reserved from the sequence and the rows copied."""
+def _prepare(objs: Sequence[models.Model], model: type[models.Model]) -> None:
+    """What ``bulk_create`` does before inserting, with the pks reserved from the sequence."""
     meta = model._meta
-    fields = meta.concrete_fields
-    stamped = [field for field in fields if getattr(field, "auto_now_add", False)] + [
-        field for field in fields if getattr(field, "auto_now", False)
-    ]
+    stamped = [field for field in meta.concrete_fields if getattr(field, "auto_now_add", False)]
+    stamped += [field for field in meta.concrete_fields if getattr(field, "auto_now", False)]
     for obj in objs:
         if obj.pk is not None:
             raise ValueError(f"{obj!r} already has a primary key.")
@@ -65,57 +63,57 @@ def _copy_create(objs: Sequence[models.Model], model: type[models.Model]) -> Non
         obj.pk = pk
         for field in stamped:
             field.pre_save(obj, add=True)
+
+
+def _copy_with_history(objs, model, user, change_reason: str, date: dt.datetime) -> None:
+    """COPY the rows, and the rows of ``HistoryManager.bulk_history_create`` (type ``+``)."""
+    history_model = model.history.model
+    fields = model._meta.concrete_fields
     attnames = [field.attname for field in fields]
-    _copy(
-        meta.db_table,
-        [field.column for field in fields],
-        ([getattr(obj, name) for name in attnames] for obj in objs),
-    )
+    tracked = [field.attname for field in history_model.tracked_fields]
+    extra = ["history_date", "history_user_id", "history_change_reason", "history_type"]
+    history_fields = [history_model._meta.get_field(name) for name in tracked + extra]
+    known = {*tracked, *extra, history_model._meta.pk.attname}
+    unknown = {field.attname for field in history_model._meta.concrete_fields} - known
+    if unknown:  # a field this copy would leave out: refuse rather than write partial rows
+        raise NotImplementedError(f"History fields not copied: {', '.join(sorted(unknown))}.")
+    quote = connection.ops.quote_name
+    statements = [
+        f"COPY {quote(table)} ({', '.join(quote(field.column) for field in columns)}) FROM STDIN"
+        for table, columns in (
+            (model._meta.db_table, fields),
+            (history_model._meta.db_table, history_fields),
+        )
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), COPY_CHUNK):
+            rows, history_rows = io.StringIO(), io.StringIO()
+            for obj in objs[start : start + COPY_CHUNK]:
+                # Each value is written once, and used again for the history row.
+                text = {name: _copy_text(getattr(obj, name)) for name in attnames}
+                history_user = getattr(
+                    obj, "_history_user", user or history_model.get_default_history_user(obj)
+                )
+                rows.write("\t".join([text[name] for name in attnames]))
+                rows.write("\n")
+                history_rows.write("\t".join([text[name] for name in tracked]))
+                history_rows.write("\t")
+                history_rows.write(
+                    "\t".join(
+                        [
+                            _copy_text(getattr(obj, "_history_date", date)),
+                            _copy_text(history_user.pk if history_user is not None else None),
+                            _copy_text(get_change_reason_from_object(obj) or change_reason),
+                            "+",
+                        ]
+                    )
+                )
+                history_rows.write("\n")
+            _send(cursor, statements[0], rows)
+            _send(cursor, statements[1], history_rows)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
-
-
-def _copy_history(objs, history_model, user, change_reason: str, date: dt.datetime) -> None:
-    """The rows of ``HistoryManager.bulk_history_create`` (history_type ``+``), copied."""
-    tracked = [field.attname for field in history_model.tracked_fields]
-    extra = ["history_date", "history_user_id", "history_change_reason", "history_type"]
-    columns = [history_model._meta.get_field(name).column for name in tracked + extra]
-    auto = {history_model._meta.pk.attname}
-    unknown = {f.attname for f in history_model._meta.concrete_fields} - set(tracked + extra) - auto
-    if unknown:  # a field this copy would leave out: refuse rather than write partial rows
-        raise NotImplementedError(f"History fields not copied: {', '.join(sorted(unknown))}.")
-
-    def rows():
-        for obj in objs:
-            history_user = getattr(
-                obj, "_history_user", user or history_model.get_default_history_user(obj)
-            )
-            yield [
-                *(getattr(obj, name) for name in tracked),
-                getattr(obj, "_history_date", date),
-                history_user.pk if history_user is not None else None,
-                get_change_reason_from_object(obj) or change_reason,
-                "+",
-            ]
-
-    _copy(history_model._meta.db_table, columns, rows())
-
-
-def _copy(table: str, columns: list[str], rows: Iterable[list]) -> None:
-    quote = connection.ops.quote_name
-    statement = f"COPY {quote(table)} ({', '.join(quote(column) for column in columns)}) FROM STDIN"
-    buffer, count = io.StringIO(), 0
-    with connection.cursor() as cursor:
-        for row in rows:
-            buffer.write("\t".join([_copy_text(value) for value in row]))
-            buffer.write("\n")
-            count += 1
-            if count == COPY_CHUNK:
-                _send(cursor, statement, buffer)
-                buffer, count = io.StringIO(), 0
-        if count:
-            _send(cursor, statement, buffer)
 
 
 def _send(cursor, statement: str, buffer: io.StringIO) -> None:

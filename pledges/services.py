@@ -67,7 +67,11 @@ def _clean_children(
     for row in rows:
         child = model(pledge=pledge, **row)
         try:
-            child.full_clean(exclude=["pledge"], validate_constraints=not bulk_checked)
+            child.full_clean(
+                exclude=["pledge"],
+                validate_unique=not bulk_checked,
+                validate_constraints=not bulk_checked,
+            )
         except ValidationError as error:
             errors.append(error.message_dict)
         else:
@@ -93,7 +97,9 @@ def validate_pledge(
     ``bulk_checked`` is for callers that check many pledges at once (imports): they resolved
     ``BULK_CHECKED_FIELDS`` from the database themselves, and the database constraints are not
     queried one by one (``clean()`` and the field validators hold each of their rules, and the
-    database still enforces them on write). Every other rule is the same. ``package_lookups``
+    database still enforces them on write). Nor are the unique checks: the only unique fields
+    of pledges, items and sources are their pks and ``external_ref``. Every other rule is the
+    same. ``package_lookups``
     (a ``PackageFacts`` loaded for many pledges) answers the package rules' questions from
     memory.
     """
@@ -104,7 +110,9 @@ def validate_pledge(
     pledge.package_lookups = package_lookups
     try:
         if bulk_checked:
-            pledge.full_clean(exclude=BULK_CHECKED_FIELDS, validate_constraints=False)
+            pledge.full_clean(
+                exclude=BULK_CHECKED_FIELDS, validate_unique=False, validate_constraints=False
+            )
         else:
             pledge.full_clean()
     except ValidationError as error:
