@@ -8,14 +8,13 @@ the database checks every constraint either way.
 """
 
 import datetime as dt
-import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
 from django.db import connection, models
 from simple_history.utils import bulk_create_with_history, get_change_reason_from_object
 
-COPY_CHUNK = 20_000  # rows per COPY statement, to bound the size of the text buffer
+COPY_READ_SIZE = 2**16  # characters handed to the database at a time
 
 
 def create_with_history(
@@ -85,62 +84,80 @@ def _copy_with_history(objs, model, user, change_reason: str, date: dt.datetime)
             (history_model._meta.db_table, history_fields),
         )
     ]
+    history_lines: list[str] = []
+
+    def lines():
+        for obj in objs:
+            # Each value is written once, and used again for the history row.
+            text = {name: _copy_text(getattr(obj, name)) for name in attnames}
+            history_user = getattr(
+                obj, "_history_user", user or history_model.get_default_history_user(obj)
+            )
+            history_values = [
+                *(text[name] for name in tracked),
+                _copy_text(getattr(obj, "_history_date", date)),
+                _copy_text(history_user.pk if history_user is not None else None),
+                _copy_text(get_change_reason_from_object(obj) or change_reason),
+                "+",
+            ]
+            history_lines.append("\t".join(history_values) + "\n")
+            yield "\t".join([text[name] for name in attnames]) + "\n"
+
     with connection.cursor() as cursor:
-        for start in range(0, len(objs), COPY_CHUNK):
-            rows, history_rows = io.StringIO(), io.StringIO()
-            for obj in objs[start : start + COPY_CHUNK]:
-                # Each value is written once, and used again for the history row.
-                text = {name: _copy_text(getattr(obj, name)) for name in attnames}
-                history_user = getattr(
-                    obj, "_history_user", user or history_model.get_default_history_user(obj)
-                )
-                rows.write("\t".join([text[name] for name in attnames]))
-                rows.write("\n")
-                history_rows.write("\t".join([text[name] for name in tracked]))
-                history_rows.write("\t")
-                history_rows.write(
-                    "\t".join(
-                        [
-                            _copy_text(getattr(obj, "_history_date", date)),
-                            _copy_text(history_user.pk if history_user is not None else None),
-                            _copy_text(get_change_reason_from_object(obj) or change_reason),
-                            "+",
-                        ]
-                    )
-                )
-                history_rows.write("\n")
-            _send(cursor, statements[0], rows)
-            _send(cursor, statements[1], history_rows)
+        cursor.cursor.copy_expert(statements[0], _LinesFile(lines()), size=COPY_READ_SIZE)
+        cursor.cursor.copy_expert(
+            statements[1], _LinesFile(iter(history_lines)), size=COPY_READ_SIZE
+        )
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
 
 
-def _send(cursor, statement: str, buffer: io.StringIO) -> None:
-    buffer.seek(0)
-    cursor.cursor.copy_expert(statement, buffer)
+class _LinesFile:
+    """A read-only text file over lines made on demand: the database stores the rows already
+    sent while the next ones are made."""
+
+    def __init__(self, lines: Iterator[str]):
+        self._lines = lines
+        self._rest = ""
+
+    def read(self, size: int = -1) -> str:
+        parts, length = [self._rest], len(self._rest)
+        for line in self._lines:
+            parts.append(line)
+            length += len(line)
+            if 0 <= size <= length:
+                break
+        text = "".join(parts)
+        if size < 0:
+            self._rest = ""
+            return text
+        self._rest = text[size:]
+        return text[:size]
 
 
 def _copy_text(value) -> str:
     """A value in COPY's text format."""
     kind = type(value)
-    if value is None:
-        return r"\N"
-    if kind is not str and isinstance(value, str):  # choices enums hold their text
-        value, kind = str.__str__(value), str
     if kind is str:
         if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            value = (
+            return (
                 value.replace("\\", "\\\\")
                 .replace("\t", "\\t")
                 .replace("\n", "\\n")
                 .replace("\r", "\\r")
             )
         return value
+    if value is None:
+        return r"\N"
+    if kind is int or kind is Decimal:
+        return str(value)
+    if kind is dt.date or kind is dt.datetime:
+        return value.isoformat()
     if kind is bool:
         return "t" if value else "f"
-    if isinstance(value, int | Decimal):
-        return str(int(value)) if isinstance(value, int) else str(value)
-    if kind is dt.datetime or kind is dt.date:
-        return value.isoformat()
+    if isinstance(value, str):  # choices enums hold their text
+        return _copy_text(str.__str__(value))
+    if isinstance(value, int):
+        return str(int(value))
     raise TypeError(f"No COPY text for {value!r}.")
