@@ -8,10 +8,11 @@ written in one transaction, which is rolled back when any row is bad, and always
 copies; a row identical to its stored pledge writes nothing (no history row, same version).
 
 For speed (SPEC §11) donors, categories, events, references and exchange rates are looked up
-once per file, and pledges are written in bulk with their history rows. A component is checked
-against its package and its earlier siblings in the database, so components are written in
-rounds: packages and stand-alone pledges first, then the first component of every package, then
-the second, and so on.
+once per file, and new pledges are written in bulk with their history rows (``bulk``: COPY on
+PostgreSQL). A component is checked against its package and its earlier siblings in the
+database, so components are written in rounds: packages and stand-alone pledges first, then the
+first component of every package, then the second, and so on; what the package rules read is
+loaded once per round (``models.PackageFacts``).
 """
 
 import gc

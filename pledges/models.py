@@ -316,6 +316,7 @@ class Pledge(models.Model):
 
     def _clean_package(self, refuse) -> None:
         """One level of packages, and components worth no more than their package (in EUR)."""
+        # services.validate_pledge may set look-ups loaded for many pledges at once.
         lookups = getattr(self, "package_lookups", None) or PackageLookups()
         if self.parent_id is None:
             if self.pk is not None:
