@@ -103,7 +103,8 @@ def _copy_with_history(objs, model, user, change_reason: str, date: dt.datetime)
             history_lines.append("\t".join(history_values) + "\n")
             yield "\t".join([text[name] for name in attnames]) + "\n"
 
-    with connection.cursor() as cursor:
+    # Django's own cursor has no copy_expert: psycopg2's, with its errors made Django's.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.cursor.copy_expert(statements[0], _LinesFile(lines()), size=COPY_READ_SIZE)
         cursor.cursor.copy_expert(
             statements[1], _LinesFile(iter(history_lines)), size=COPY_READ_SIZE

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -147,6 +147,22 @@ def test_create_with_history_refuses_saved_objects():
         pytest.skip("COPY is for PostgreSQL; elsewhere simple_history's bulk path writes.")
     with pytest.raises(ValueError, match="already has a primary key"):
         bulk.create_with_history([pledge], Pledge, user=None, change_reason="", date=None)
+
+
+@pytest.mark.django_db
+def test_a_row_the_database_refuses_raises_djangos_error():
+    pledge = PledgeFactory()
+    with pytest.raises(IntegrityError, match="pledgeitem_quantity_positive"):
+        bulk.create_with_history(
+            [
+                PledgeItem(pledge=pledge, name="ok", quantity=1),
+                PledgeItem(pledge=pledge, name="x", quantity=0),
+            ],
+            PledgeItem,
+            user=None,
+            change_reason="",
+            date=timezone.now(),
+        )
 
 
 @pytest.mark.django_db
