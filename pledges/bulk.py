@@ -8,6 +8,7 @@ the database checks every constraint either way.
 """
 
 import datetime as dt
+import operator
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
@@ -85,23 +86,25 @@ def _copy_with_history(objs, model, user, change_reason: str, date: dt.datetime)
         )
     ]
     history_lines: list[str] = []
+    values_of = operator.attrgetter(*attnames)  # a tuple: a model has a pk and other fields
+    tracked_indexes = [attnames.index(name) for name in tracked]
 
     def lines():
         for obj in objs:
             # Each value is written once, and used again for the history row.
-            text = {name: _copy_text(getattr(obj, name)) for name in attnames}
+            text = [_copy_text(value) for value in values_of(obj)]
             history_user = getattr(
                 obj, "_history_user", user or history_model.get_default_history_user(obj)
             )
             history_values = [
-                *(text[name] for name in tracked),
+                *(text[index] for index in tracked_indexes),
                 _copy_text(getattr(obj, "_history_date", date)),
                 _copy_text(history_user.pk if history_user is not None else None),
                 _copy_text(get_change_reason_from_object(obj) or change_reason),
                 "+",
             ]
             history_lines.append("\t".join(history_values) + "\n")
-            yield "\t".join([text[name] for name in attnames]) + "\n"
+            yield "\t".join(text) + "\n"
 
     # Django's own cursor has no copy_expert: psycopg2's, with its errors made Django's.
     with connection.cursor() as cursor, connection.wrap_database_errors:

@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -228,9 +229,14 @@ def _table_rows(table: list[list[str]], report: ImportReport) -> list[_Row]:
     return rows
 
 
+@cache
+def _field(model, name: str):
+    return model._meta.get_field(name)
+
+
 def _to_python(model, name: str, text: str):
     """A cell converted by the model field itself; an empty cell is the field's empty value."""
-    model_field = model._meta.get_field(name)
+    model_field = _field(model, name)
     if text == "":
         if model_field.has_default():
             return model_field.get_default()
