@@ -8,26 +8,31 @@ written in one transaction, which is rolled back when any row is bad, and always
 copies; a row identical to its stored pledge writes nothing (no history row, same version).
 
 For speed (SPEC §11) donors, categories, events, references and exchange rates are looked up
-once per file, and pledges are written in bulk with their history rows. A component is checked
-against its package and its earlier siblings in the database, so components are written in
-rounds: packages and stand-alone pledges first, then the first component of every package, then
-the second, and so on.
+once per file, and new pledges are written in bulk with their history rows (``bulk``: COPY on
+PostgreSQL). A component is checked against its package and its earlier siblings in the
+database, so components are written in rounds: packages and stand-alone pledges first, then the
+first component of every package, then the second, and so on; what the package rules read is
+loaded once per round (``models.PackageFacts``).
 """
 
+import gc
 import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
+from .bulk import create_with_history
 from .conversion import RateTable
-from .models import Category, Donor, Event, Pledge, PledgeItem, Source
+from .models import Category, Donor, Event, PackageFacts, Pledge, PledgeItem, Source
 from .services import PledgeValidationError, PledgeWrite, validate_pledge
 from .spreadsheet import (
     COLUMNS,
@@ -139,6 +144,20 @@ class _Row:
         self.errors.setdefault(column, []).append(message)
 
 
+@contextmanager
+def _collector_paused():
+    """No cyclic garbage collection while the import builds its many objects: it would walk
+    them again and again (a quarter of the time of a large file) and find almost nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_collector_paused()
 def import_file(data: bytes, file_format: str, **options) -> ImportReport:
     """Import a CSV or XLSX file given as bytes; see ``import_table`` for the options."""
     try:
@@ -150,6 +169,7 @@ def import_file(data: bytes, file_format: str, **options) -> ImportReport:
     return import_table(table, **options)
 
 
+@_collector_paused()
 def import_table(
     table: list[list[str]],
     *,
@@ -209,9 +229,14 @@ def _table_rows(table: list[list[str]], report: ImportReport) -> list[_Row]:
     return rows
 
 
+@cache
+def _field(model, name: str):
+    return model._meta.get_field(name)
+
+
 def _to_python(model, name: str, text: str):
     """A cell converted by the model field itself; an empty cell is the field's empty value."""
-    model_field = model._meta.get_field(name)
+    model_field = _field(model, name)
     if text == "":
         if model_field.has_default():
             return model_field.get_default()
@@ -428,6 +453,7 @@ class _Importer:
     def _import_round(self, rows: list[_Row]) -> None:
         new: list[PledgeWrite] = []
         changed: list[tuple[_Row, PledgeWrite, bool]] = []
+        to_check: list[tuple[_Row, int | None]] = []
         for row in rows:
             parent_pk = self._parent_pk(row)
             if not row.errors and self._same_as_stored(row, parent_pk):
@@ -435,9 +461,18 @@ class _Importer:
                 row.outcome.action = "skip"
                 row.outcome.pledge = self.existing[row.ref]
                 self.progress(1)
-                continue
+            else:
+                to_check.append((row, parent_pk))
+        # What the package rules read, for the whole round at once: nothing is written before
+        # the round is checked, so every row sees what it would have read on its own.
+        lookups = PackageFacts(
+            self.rates,
+            [parent_pk for _, parent_pk in to_check if parent_pk is not None],
+            [pledge.pk for row, _ in to_check if (pledge := self._stored(row)) is not None],
+        )
+        for row, parent_pk in to_check:
             # A row with unreadable cells is still checked, so that all its problems are told.
-            write = self._validate(row, parent_pk)
+            write = self._validate(row, parent_pk, lookups)
             self.progress(1)
             if write is None or row.errors:
                 continue
@@ -477,12 +512,20 @@ class _Importer:
             and self.stored_children[pledge.pk] == _children_of_row(row)
         )
 
-    def _validate(self, row: _Row, parent_pk: int | None) -> PledgeWrite | None:
-        # A repeated reference is checked on its own, never against the first row's pledge.
-        pledge = self.existing.get(row.ref) if self.row_by_ref.get(row.ref) is row else None
+    def _stored(self, row: _Row) -> Pledge | None:
+        """The stored pledge that the row updates. A repeated reference is checked on its own,
+        never against the first row's pledge."""
+        return self.existing.get(row.ref) if self.row_by_ref.get(row.ref) is row else None
+
+    def _validate(
+        self, row: _Row, parent_pk: int | None, lookups: PackageFacts
+    ) -> PledgeWrite | None:
+        pledge = self._stored(row)
         told = set(row.errors)  # columns already refused when the cells were read
         row.snapshot = {name: getattr(pledge, name) for name in COMPARED_FIELDS} if pledge else {}
         fields = {**row.fields, "parent_id": parent_pk, "external_ref": row.ref}
+        if pledge is None:  # built with its fields at once, which is quicker than one by one
+            pledge, fields = Pledge(**fields), {}
         try:
             return validate_pledge(
                 pledge=pledge,
@@ -490,6 +533,7 @@ class _Importer:
                 items=row.items,
                 sources=row.sources,
                 bulk_checked=True,
+                package_lookups=lookups,
             )
         except PledgeValidationError as error:
             for name, messages in error.message_dict.items():
@@ -508,13 +552,8 @@ class _Importer:
         pledges = [write.pledge for write in writes]
         for pledge in pledges:
             pledge.refresh_derived(self.rates)
-        bulk_create_with_history(
-            pledges,
-            Pledge,
-            batch_size=BATCH_SIZE,
-            default_user=self.user,
-            default_change_reason=CHANGE_REASON,
-            default_date=self.now,
+        create_with_history(
+            pledges, Pledge, user=self.user, change_reason=CHANGE_REASON, date=self.now
         )
         self._create_children(writes)
 
@@ -523,17 +562,11 @@ class _Importer:
             children = []
             for write in writes:
                 for child in getattr(write, attribute) or []:
-                    child.pledge = write.pledge
+                    child.pledge_id = write.pledge.pk  # built when the pledge had no pk yet
                     children.append(child)
-            if children:
-                bulk_create_with_history(
-                    children,
-                    model,
-                    batch_size=BATCH_SIZE,
-                    default_user=self.user,
-                    default_change_reason=CHANGE_REASON,
-                    default_date=self.now,
-                )
+            create_with_history(
+                children, model, user=self.user, change_reason=CHANGE_REASON, date=self.now
+            )
 
     def _update(self, changed: list[tuple[_Row, PledgeWrite, bool]]) -> None:
         if not changed:

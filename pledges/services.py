@@ -12,14 +12,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .conversion import RateTable
-from .models import Pledge, PledgeItem, Source, validate_source_count
+from .models import PackageLookups, Pledge, PledgeItem, Source, validate_source_count
 
 DERIVED_FIELDS = ["total_amount", "value_eur", "rate_date"]
 
 
 # Checks that a bulk caller (the importer) makes once for a whole file instead of once per row:
-# it resolves these foreign keys and the external reference from the database itself.
-BULK_CHECKED_FIELDS = ["donor", "category", "event", "external_ref"]
+# it resolves these foreign keys and the external reference from the database itself (a parent
+# that does not exist is still refused by ``Pledge.clean``).
+BULK_CHECKED_FIELDS = ["donor", "category", "event", "parent", "external_ref"]
 
 
 class PledgeValidationError(ValidationError):
@@ -66,7 +67,11 @@ def _clean_children(
     for row in rows:
         child = model(pledge=pledge, **row)
         try:
-            child.full_clean(exclude=["pledge"], validate_constraints=not bulk_checked)
+            child.full_clean(
+                exclude=["pledge"],
+                validate_unique=not bulk_checked,
+                validate_constraints=not bulk_checked,
+            )
         except ValidationError as error:
             errors.append(error.message_dict)
         else:
@@ -82,6 +87,7 @@ def validate_pledge(
     items: Iterable[Mapping[str, Any]] | None = None,
     sources: Iterable[Mapping[str, Any]] | None = None,
     bulk_checked: bool = False,
+    package_lookups: PackageLookups | None = None,
 ) -> PledgeWrite:
     """Set ``fields`` on ``pledge`` (or a new one) and check everything; write nothing.
 
@@ -91,19 +97,28 @@ def validate_pledge(
     ``bulk_checked`` is for callers that check many pledges at once (imports): they resolved
     ``BULK_CHECKED_FIELDS`` from the database themselves, and the database constraints are not
     queried one by one (``clean()`` and the field validators hold each of their rules, and the
-    database still enforces them on write). Every other rule is the same.
+    database still enforces them on write). Nor are the unique checks: the only unique fields
+    of pledges, items and sources are their pks and ``external_ref``. Every other rule is the
+    same. ``package_lookups``
+    (a ``PackageFacts`` loaded for many pledges) answers the package rules' questions from
+    memory.
     """
     pledge = pledge or Pledge()
     for name, value in fields.items():
         setattr(pledge, name, value)
     errors: dict[str, Any] = {}
+    pledge.package_lookups = package_lookups
     try:
         if bulk_checked:
-            pledge.full_clean(exclude=BULK_CHECKED_FIELDS, validate_constraints=False)
+            pledge.full_clean(
+                exclude=BULK_CHECKED_FIELDS, validate_unique=False, validate_constraints=False
+            )
         else:
             pledge.full_clean()
     except ValidationError as error:
         errors.update(error.message_dict)
+    finally:
+        del pledge.package_lookups
 
     new_items = new_sources = None
     if items is not None:

@@ -84,3 +84,12 @@ def test_package_rules_hold_in_bulk_mode(good):
             bulk_checked=True,
         )
     assert "more than their package" in caught.value.message_dict["amount"][0]
+
+
+@pytest.mark.parametrize("bulk_checked", [False, True])
+def test_unknown_package_is_refused_in_both_modes(good, bulk_checked):
+    with pytest.raises(PledgeValidationError) as caught:
+        validate_pledge(
+            fields={**good, "parent_id": 10**9}, sources=[SOURCE], bulk_checked=bulk_checked
+        )
+    assert "The package does not exist." in caught.value.message_dict["parent"]
