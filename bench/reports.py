@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 if __name__ == "__main__":  # standalone; under ``manage.py shell`` Django is set up already
-    # The project instead of bench/ (whose import_export.py would hide the package).
+    # The project instead of bench/ on the path: a script there must not shadow a package.
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "1")
