@@ -39,6 +39,7 @@ from .spreadsheet import (
     GENERATED_REF_PREFIX,
     HEADER,
     ITEM_KEYS,
+    PLAIN_FIELDS,
     SOURCE_KEYS,
     SpreadsheetError,
     read_rows,
@@ -47,19 +48,6 @@ from .spreadsheet import (
 BATCH_SIZE = 1000
 LOOKUP_CHUNK = 2000
 CHANGE_REASON = "Imported from a spreadsheet"
-# Columns read straight into the pledge field of the same name.
-PLAIN_FIELDS = [
-    "announced_on",
-    "title",
-    "description",
-    "status",
-    "amount",
-    "currency",
-    "amount_basis",
-    "period_start_year",
-    "period_end_year",
-    "recipient",
-]
 COMPARED_FIELDS = [
     "donor_id",
     "category_id",

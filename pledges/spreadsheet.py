@@ -33,13 +33,8 @@ from django.db.models.functions import Cast, Coalesce, Concat
 
 from .models import Pledge
 
-COLUMNS = [
-    "external_ref",
-    "parent_ref",
-    "donor",
-    "category",
-    "event",
-    "event_date",
+# Columns that hold the pledge field of the same name, as it is.
+PLAIN_FIELDS = [
     "announced_on",
     "title",
     "description",
@@ -50,6 +45,15 @@ COLUMNS = [
     "period_start_year",
     "period_end_year",
     "recipient",
+]
+COLUMNS = [
+    "external_ref",
+    "parent_ref",
+    "donor",
+    "category",
+    "event",
+    "event_date",
+    *PLAIN_FIELDS,
     "items",
     "sources",
 ]
