@@ -1,17 +1,24 @@
 """A pledge's change history read from django-simple-history, as plain data.
 
-It is read from the historical table by id, so it still answers after the pledge is deleted.
+It is read from the historical tables by id, so it still answers after the pledge is deleted.
+Items and sources have history tables of their own; every write saves the pledge first and
+then its children, so the children as they stood after a version are their rows written
+before the next version of the pledge.
 """
 
 import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from .models import Pledge
+from .models import Pledge, PledgeItem, Source
 
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 # Bookkeeping that every version changes or that never changes.
 UNCOMPARED_FIELDS = {"id", "created_at"}
+CHILD_FIELDS = {
+    "items": ["name", "quantity"],
+    "sources": ["url", "publisher", "title", "published_on"],
+}
 
 
 def _plain(value: Any) -> Any:
@@ -23,12 +30,36 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _children_timeline(model, pledge_id: int, names: list[str]) -> list:
+    """The child history rows of a pledge, oldest first."""
+    return list(
+        model.history.model.objects.filter(pledge_id=pledge_id)
+        .order_by("history_date", "history_id")
+        .values("id", "history_date", "history_type", *names)
+    )
+
+
+def _children_before(timeline: list, moment: dt.datetime | None, names: list[str]) -> list:
+    """The children that existed just before ``moment`` (None: now), in the order made."""
+    latest: dict[int, dict] = {}
+    for row in timeline:
+        if moment is not None and row["history_date"] >= moment:
+            break
+        latest[row["id"]] = row
+    return [
+        {name: _plain(row[name]) for name in names}
+        for _, row in sorted(latest.items())
+        if row["history_type"] != "-"
+    ]
+
+
 def pledge_history(pledge_id: int) -> list[dict[str, Any]]:
     """Every version of the pledge, newest first, with the fields changed from the one before.
 
     A created version lists the fields it was given (old values null); a deleted one lists none.
-    Foreign keys are given by id (``donor``, ``category``, ``event``, ``parent``). Empty when
-    no pledge with this id ever existed.
+    Foreign keys are given by id (``donor``, ``category``, ``event``, ``parent``); ``items``
+    and ``sources`` appear as whole lists when they changed. Empty when no pledge with this id
+    ever existed.
     """
     records = list(
         Pledge.history.model.objects.filter(id=pledge_id)
@@ -40,9 +71,15 @@ def pledge_history(pledge_id: int) -> list[dict[str, Any]]:
         for field in Pledge.history.model.tracked_fields
         if field.name not in UNCOMPARED_FIELDS
     ]
+    if not records:
+        return []
+    timelines = {
+        name: _children_timeline(model, pledge_id, CHILD_FIELDS[name])
+        for name, model in (("items", PledgeItem), ("sources", Source))
+    }
     versions = []
     previous = None
-    for record in records:
+    for index, record in enumerate(records):
         kind = HISTORY_TYPES[record.history_type]
         changes = []
         if kind != "deleted":
@@ -51,6 +88,16 @@ def pledge_history(pledge_id: int) -> list[dict[str, Any]]:
                 old = getattr(previous, field.attname) if previous is not None else None
                 if new != old and not (previous is None and new in (None, "")):
                     changes.append({"field": field.name, "old": _plain(old), "new": _plain(new)})
+            following = records[index + 1].history_date if index + 1 < len(records) else None
+            for name, timeline in timelines.items():
+                new = _children_before(timeline, following, CHILD_FIELDS[name])
+                old = (
+                    _children_before(timeline, record.history_date, CHILD_FIELDS[name])
+                    if previous is not None
+                    else None
+                )
+                if new != old and not (previous is None and not new):
+                    changes.append({"field": name, "old": old, "new": new})
         user = record.history_user
         versions.append(
             {

@@ -57,3 +57,28 @@ def test_history_of_unknown_pledge(anon, db):
     response = anon.get(f"{URL}424242/history/")
     assert response.status_code == 404
     assert "detail" in response.json()
+
+
+def test_history_shows_items_and_sources_as_they_changed(anon, editor, payload):
+    pledge_id = editor.post(URL, payload(), format="json").json()["id"]
+    new_source = {
+        "url": "https://example.org/update",
+        "publisher": "Example",
+        "title": "",
+        "published_on": None,
+    }
+    editor.patch(f"{URL}{pledge_id}/", {"sources": [new_source]}, format="json")
+    editor.patch(f"{URL}{pledge_id}/", {"status": "committed"}, format="json")
+    editor.patch(f"{URL}{pledge_id}/", {"items": [{"name": "drone", "quantity": 5}]}, format="json")
+    newest, status_only, sources_only, created = [
+        {c["field"]: (c["old"], c["new"]) for c in version["changes"]}
+        for version in anon.get(f"{URL}{pledge_id}/history/").json()["results"]
+    ]
+    first_source = payload()["sources"][0]
+    assert created["items"] == (None, [{"name": "drone", "quantity": 100000}])
+    assert created["sources"] == (None, [first_source])
+    assert sources_only == {"sources": ([first_source], [new_source])}
+    assert status_only == {"status": ("announced", "committed")}
+    assert newest == {
+        "items": ([{"name": "drone", "quantity": 100000}], [{"name": "drone", "quantity": 5}])
+    }
