@@ -7,7 +7,17 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from pledges.codes import normalise_code
-from pledges.models import Category, Donor, Event, ExchangeRate, Pledge, PledgeItem, Source
+from pledges.models import (
+    BOOKKEEPING_FIELDS,
+    DERIVED_FIELDS,
+    Category,
+    Donor,
+    Event,
+    ExchangeRate,
+    Pledge,
+    PledgeItem,
+    Source,
+)
 from pledges.services import write_pledge
 
 from .exceptions import validation_detail
@@ -173,14 +183,7 @@ class PledgeSerializer(serializers.ModelSerializer):
             "items",
             "sources",
         ]
-        read_only_fields = [
-            "total_amount",
-            "value_eur",
-            "rate_date",
-            "version",
-            "created_at",
-            "updated_at",
-        ]
+        read_only_fields = [*DERIVED_FIELDS, *BOOKKEEPING_FIELDS]
         # Uniqueness of external_ref is checked once, by write_pledge's full_clean().
         extra_kwargs = {"external_ref": {"validators": []}}
 

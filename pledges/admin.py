@@ -8,6 +8,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .choices import AmountBasis
 from .models import (
+    BOOKKEEPING_FIELDS,
+    DERIVED_FIELDS,
     Category,
     Donor,
     Event,
@@ -161,14 +163,7 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
     show_full_result_count = False
     list_per_page = 50
     inlines = [PledgeItemInline, SourceInline, ComponentInline]
-    readonly_fields = [
-        "total_amount",
-        "value_eur",
-        "rate_date",
-        "version",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = [*DERIVED_FIELDS, *BOOKKEEPING_FIELDS]
     fieldsets = [
         (None, {"fields": ["donor", "title", "description", "category", "event", "recipient"]}),
         ("Announcement", {"fields": ["announced_on", "status", "parent", "external_ref"]}),

@@ -32,7 +32,16 @@ from simple_history.utils import bulk_update_with_history
 
 from .bulk import create_with_history
 from .conversion import RateTable
-from .models import Category, Donor, Event, PackageFacts, Pledge, PledgeItem, Source
+from .models import (
+    DERIVED_FIELDS,
+    Category,
+    Donor,
+    Event,
+    PackageFacts,
+    Pledge,
+    PledgeItem,
+    Source,
+)
 from .services import PledgeValidationError, PledgeWrite, validate_pledge
 from .spreadsheet import (
     COLUMNS,
@@ -63,9 +72,7 @@ SAVED_FIELDS = [
     "parent",
     "external_ref",
     *PLAIN_FIELDS,
-    "total_amount",
-    "value_eur",
-    "rate_date",
+    *DERIVED_FIELDS,
     "version",
     "updated_at",
 ]

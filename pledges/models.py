@@ -27,6 +27,10 @@ from .choices import (
 )
 from .codes import is_country, is_currency, normalise_code
 
+# Computed by the application, never typed in: read-only in the admin and the API.
+DERIVED_FIELDS = ["total_amount", "value_eur", "rate_date"]
+BOOKKEEPING_FIELDS = ["version", "created_at", "updated_at"]
+
 MAX_AMOUNT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES) - Decimal("0.01")
 
 

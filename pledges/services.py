@@ -12,10 +12,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .conversion import RateTable
-from .models import PackageLookups, Pledge, PledgeItem, Source, validate_source_count
-
-DERIVED_FIELDS = ["total_amount", "value_eur", "rate_date"]
-
+from .models import (
+    DERIVED_FIELDS,
+    PackageLookups,
+    Pledge,
+    PledgeItem,
+    Source,
+    validate_source_count,
+)
 
 # Checks that a bulk caller (the importer) makes once for a whole file instead of once per row:
 # it resolves these foreign keys and the external reference from the database itself (a parent
