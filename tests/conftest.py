@@ -4,8 +4,11 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 from pytest_django.fixtures import _get_databases_for_setup
+from pytest_django.plugin import blocking_manager_key
 
 from pledges import conversion
+
+pytest_plugins = ["tests.browser"]
 
 
 def load_rates() -> None:
@@ -53,13 +56,22 @@ def _no_stray_connections(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def rates_kept(django_db_blocker):
-    """A live-server test is transactional: the database is flushed after it, rates too.
-    Set up before the database fixtures, this puts the session's rates back after the flush,
-    for the tests that follow."""
-    yield
-    with django_db_blocker.unblock():
-        load_rates()
+def rates_kept():
+    """A live-server test is transactional: the database is flushed after it, rates too. A test
+    that asks for this fixture has the session's rates put back after that flush (below), for
+    the tests that follow."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    # After every fixture's teardown: pytest-django's flush comes after the test's own
+    # fixtures are torn down, so a fixture could not reload the rates after it. After the last
+    # test the session's test database is gone: nothing to put back.
+    result = yield
+    if "rates_kept" in item.fixturenames and nextitem is not None:
+        with item.config.stash[blocking_manager_key].unblock():
+            load_rates()
+    return result
 
 
 @pytest.fixture
