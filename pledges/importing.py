@@ -12,7 +12,7 @@ once per file, and new pledges are written in bulk with their history rows (``bu
 PostgreSQL). A component is checked against its package and its earlier siblings in the
 database, so components are written in rounds: packages and stand-alone pledges first, then the
 first component of every package, then the second, and so on; what the package rules read is
-loaded once per round (``models.PackageFacts``).
+loaded once per round (``package_rules.PackageFacts``).
 """
 
 import gc
@@ -31,18 +31,18 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from .bulk import create_with_history
-from .conversion import RateTable
 from .models import (
     DERIVED_FIELDS,
     Category,
     Donor,
     Event,
-    PackageFacts,
+    ExchangeRate,
     Pledge,
     PledgeItem,
     Source,
 )
-from .services import PledgeValidationError, PledgeWrite, validate_pledge
+from .package_rules import PackageFacts
+from .services import PledgeValidationError, PledgeWrite, prepare_write, validate_pledge
 from .spreadsheet import (
     COLUMNS,
     GENERATED_REF_PREFIX,
@@ -244,7 +244,7 @@ class _Importer:
         self.report = report
         self.user = user
         self.progress = progress
-        self.rates = RateTable.from_db()
+        self.rates = ExchangeRate.objects.table()
         self.now = timezone.now()  # one time for every history row of the import
         donors = list(Donor.objects.all())
         self.donors_by_name = {donor.name: donor for donor in donors}
@@ -461,7 +461,6 @@ class _Importer:
         # What the package rules read, for the whole round at once: nothing is written before
         # the round is checked, so every row sees what it would have read on its own.
         lookups = PackageFacts(
-            self.rates,
             [parent_pk for _, parent_pk in to_check if parent_pk is not None],
             [pledge.pk for row, _ in to_check if (pledge := self._stored(row)) is not None],
         )
@@ -529,6 +528,7 @@ class _Importer:
                 sources=row.sources,
                 bulk_checked=True,
                 package_lookups=lookups,
+                rates=self.rates,
             )
         except PledgeValidationError as error:
             for name, messages in error.message_dict.items():
@@ -546,7 +546,7 @@ class _Importer:
             return
         pledges = [write.pledge for write in writes]
         for pledge in pledges:
-            pledge.refresh_derived(self.rates)
+            prepare_write(pledge, self.rates)
         create_with_history(
             pledges, Pledge, user=self.user, change_reason=CHANGE_REASON, date=self.now
         )
@@ -570,8 +570,7 @@ class _Importer:
         pledges = []
         for _, write, _ in changed:
             pledge = write.pledge
-            pledge.refresh_derived(self.rates)
-            pledge.version += 1
+            prepare_write(pledge, self.rates, version_locked=True)
             pledge.updated_at = self.now
             pledges.append(pledge)
         bulk_update_with_history(

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from pledges.importing import import_file
 from pledges.models import Category, Donor, Event, Pledge, PledgeItem, Source
+from pledges.services import store_pledge
 from pledges.spreadsheet import COLUMNS, HEADER
 from tests.factories import PledgeFactory, PledgeItemFactory, SourceFactory
 
@@ -115,7 +116,7 @@ def awkward_pledges():
         recipient="ua",
     )
     for pledge in (package, component, per_year):
-        pledge.save()  # derived values
+        store_pledge(pledge)  # derived values
     return package, component, per_year
 
 

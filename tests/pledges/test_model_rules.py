@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from pledges.choices import AmountBasis, DonorKind, PledgeStatus
 from pledges.models import Category, Donor, Event, Pledge, PledgeItem, Source
-from pledges.services import write_pledge
+from pledges.services import store_pledge, write_pledge
 from tests.factories import (
     CategoryFactory,
     CountryFactory,
@@ -338,8 +338,8 @@ def test_the_database_refuses_a_country_without_code_and_duplicate_codes(donor):
 def test_version_counts_every_save(package):
     assert package.version == 1
     package.status = PledgeStatus.COMMITTED
-    package.save()
+    store_pledge(package)
     assert package.version == 2
-    package.save()
+    store_pledge(package)
     package.refresh_from_db()
     assert package.version == 3
