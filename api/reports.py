@@ -18,11 +18,8 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pledges import reports
-from pledges.choices import PledgeStatus
-from pledges.models import Pledge
-
-from .filters import ReportPledgeFilter
+from pledges import reports, selectors
+from pledges.filters import ReportPledgeFilter
 
 
 class ReportCSVRenderer(BaseRenderer):
@@ -153,24 +150,10 @@ class ReportTotalsView(APIView):
         return response
 
     def get(self, request):
-        params = request.query_params
-        filterset = ReportPledgeFilter(params, queryset=Pledge.objects.all(), request=request)
-        errors = {} if filterset.is_valid() else dict(filterset.errors)
         try:
-            options = reports.parse_options(
-                group_by=params.getlist("group_by"),
-                currency=params.get("currency"),
-                allocation=params.get("allocation"),
-                format=params.get("format"),
-            )
-        except reports.ReportError as error:
-            errors.update({name: [message] for name, message in error.errors.items()})
-        if errors:
-            raise ValidationError(errors)
-        statuses = filterset.form.cleaned_data.get("status") or []
-        report = reports.totals(
-            filterset.qs, options, include_cancelled=PledgeStatus.CANCELLED in statuses
-        )
+            report, _ = selectors.pledge_report(request.query_params, request=request)
+        except selectors.ParameterError as error:
+            raise ValidationError(error.errors) from error
         response = Response(reports.report_data(report))
         if request.accepted_renderer.format == "csv":
             response["Content-Disposition"] = 'attachment; filename="pledge-totals.csv"'
