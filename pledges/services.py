@@ -192,7 +192,7 @@ def prepare_write(
     """What every write of a pledge sets besides its fields: derived values, next version.
 
     A stored pledge's version is incremented in the database (concurrent writers cannot reuse
-    a version; ``save`` then reads it back), or in memory when the caller holds the row's lock
+    a version; ``store_pledge`` reads it back), or in memory when the caller holds the row's lock
     and has checked the version (``version_locked``, the importer).
     """
     set_derived_values(pledge, rates)
