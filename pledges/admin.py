@@ -22,7 +22,9 @@ from .models import (
     Source,
     validate_source_count,
 )
+from .package_rules import PackageLookups, check_package_rules
 from .resources import PledgeResource
+from .services import store_pledge
 from .value_notes import value_eur_note
 
 
@@ -167,18 +169,25 @@ class CurrencyListFilter(admin.SimpleListFilter):
 
 
 class PledgeAdminForm(forms.ModelForm):
-    """The recipient chosen by country name ("Ukraine (UA)"), stored as its code; a title box
-    wide enough for an ordinary title."""
+    """The model's rules (``full_clean``), then the package rules, as the API and imports.
+    (The admin builds the form's Meta from its fieldsets, keeping these widgets: the recipient
+    chosen by country name, "Ukraine (UA)", stored as its code.)"""
 
     class Meta:
-        widgets = {
-            "recipient": forms.Select(choices=country_choices()),
-            "title": forms.TextInput(attrs={"maxlength": 200}),
-        }
+        widgets = {"recipient": forms.Select(choices=country_choices())}
+
+    def _post_clean(self):
+        super()._post_clean()
+        errors = check_package_rules(
+            self.instance, lookups=PackageLookups(), rates=ExchangeRate.objects
+        )
+        if errors:
+            self._update_errors(ValidationError(errors))
 
 
 @admin.register(Pledge)
 class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
+    form = PledgeAdminForm
     # Import and export in the layout of manage.py import_pledges / export_pledges.
     resource_classes = [PledgeResource]
     formats = [CSV, XLSX]
@@ -232,6 +241,9 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
 
     class Media:
         css = {"all": ["pledges/admin/pledges.css"]}
+
+    def save_model(self, request, obj, form, change):
+        store_pledge(obj)  # with its derived values and next version (also when reverting)
 
     @admin.display(description="announced", ordering="announced_on")
     def announced(self, pledge):

@@ -1,23 +1,24 @@
 import io
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 from pytest_django.fixtures import _get_databases_for_setup
 from pytest_django.plugin import blocking_manager_key
 
-from pledges import conversion
+from pledges import ecb
 
 pytest_plugins = ["tests.browser"]
 
 
 def load_rates() -> None:
     """The full ECB history of the bundled file, written straight into the empty rate table of
-    a test database: COPY on PostgreSQL, one executemany in one transaction on SQLite. The
-    ORM's bulk_create (what ``load_ecb_rates`` does, tested on its own) took five times as
-    long; every parallel worker loads its own database, and each live-server test loads the
-    rates again after its flush."""
-    triples = conversion.read_ecb_history(conversion.bundled_ecb_history())
+    a test database: COPY on PostgreSQL, one executemany in one transaction on SQLite.
+    ``ExchangeRate.objects.store`` (what ``load_ecb_rates`` does, tested on its own) took five
+    times as long; every parallel worker loads its own database, and each live-server test
+    loads the rates again after its flush."""
+    triples = ecb.read_ecb_history(ecb.bundled_ecb_history())
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             lines = "".join(f"{code}\t{day.isoformat()}\t{rate}\n" for day, code, rate in triples)
@@ -29,6 +30,17 @@ def load_rates() -> None:
                 "INSERT INTO pledges_exchangerate (currency, date, rate) VALUES (%s, %s, %s)",
                 [(code, day.isoformat(), str(rate)) for day, code, rate in triples],
             )
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request):
+    """On SQLite the test database is a file: the live-server tests read from other threads,
+    and an in-memory database would lock them out. Each parallel worker then adds its suffix
+    (pytest-django's fixture: ``_gw0``, ``_gw1``…), so each has a file of its own."""
+    settings_dict = connection.settings_dict
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        settings_dict["TEST"]["NAME"] = str(settings.BASE_DIR / ".test-db.sqlite3")
+    request.getfixturevalue("django_db_modify_db_settings_parallel_suffix")
 
 
 @pytest.fixture(scope="session")
