@@ -20,6 +20,7 @@ from pledges import conversion
 from pledges.codes import is_currency, normalise_code
 from pledges.history import pledge_history
 from pledges.models import Category, Donor, Event, ExchangeRate, Pledge
+from pledges.services import delete_pledge
 
 from .exceptions import PreconditionFailed
 from .filters import CurrencyCodeFilter, PledgeFilter
@@ -179,6 +180,9 @@ class PledgeViewSet(QueryGuardMixin, viewsets.ModelViewSet):
 
     def perform_update(self, serializer):
         self.perform_create(serializer)
+
+    def perform_destroy(self, instance):
+        delete_pledge(instance)
 
     def finalize_response(self, request, response, *args, **kwargs):
         if (

@@ -7,6 +7,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from .choices import AmountBasis
+from .counted import refresh_counted_values
 from .models import (
     BOOKKEEPING_FIELDS,
     DERIVED_FIELDS,
@@ -20,6 +21,7 @@ from .models import (
     validate_source_count,
 )
 from .resources import PledgeResource
+from .services import delete_pledge, stored_package_id
 
 
 @admin.register(Donor)
@@ -204,6 +206,19 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
         if request.GET.get("field_name") == "parent":
             queryset = queryset.filter(Q(parent__isnull=True))
         return queryset, may_have_duplicates
+
+    # The counted values of packages follow every change (``counted``).
+    def save_model(self, request, obj, form, change):
+        left = stored_package_id(obj)
+        super().save_model(request, obj, form, change)
+        refresh_counted_values([obj.pk, left])
+
+    def delete_model(self, request, obj):
+        delete_pledge(obj)
+
+    def delete_queryset(self, request, queryset):
+        for pledge in queryset:
+            delete_pledge(pledge)
 
     # Reviewers may change only the status of a pledge.
     def has_change_permission(self, request, obj=None):

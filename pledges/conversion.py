@@ -54,6 +54,7 @@ class Rate:
 class Conversion:
     value: Decimal
     rate_date: dt.date
+    source_rate: Decimal  # units of the source currency per euro
 
 
 def round_money(value: Decimal) -> Decimal:
@@ -133,7 +134,29 @@ def convert(
         return None
     value = round_money(amount * target.rate / source.rate)
     rate_date = target.date if source.currency == EURO else source.date
-    return Conversion(value, rate_date)
+    return Conversion(value, rate_date, source.rate)
+
+
+def own_counted_cents(
+    value_eur: Decimal | None,
+    amount: Decimal | None,
+    eur_rate: Decimal | None,
+    years: int | None,
+) -> tuple[int | None, int | None]:
+    """What a pledge alone counts in a euro report, in cents: its EUR value, and for
+    ``allocation=period`` its yearly amount converted on its own then counted ``years`` times
+    (``years`` is None for a pledge that is not per year). None for both when unconverted."""
+    if value_eur is None or amount is None or eur_rate is None:
+        return None, None
+    whole = to_cents(value_eur)
+    if years is None:
+        return whole, whole
+    return whole, to_cents(round_money(amount * Decimal(1) / eur_rate)) * years
+
+
+def to_cents(value: Decimal) -> int:
+    """A money value rounded to cents, as a whole number of cents."""
+    return int(value.scaleb(2))
 
 
 def period_years(start_year: int | None, end_year: int | None) -> int:
@@ -266,9 +289,10 @@ class ConvertedCents(Func):
     """``money`` * target rate / source rate in whole cents, rounded half up like ``convert``;
     NULL when a rate is missing.
 
-    PostgreSQL computes it in exact numeric arithmetic. SQLite has no decimal type and would
-    compute in floating point, where a value such as 54.115 may round down; there the same
-    Decimal arithmetic as ``convert`` runs in a function registered on each connection
+    PostgreSQL computes it in exact numeric arithmetic. SQLite has no decimal type: it computes
+    in floating point, which is exact enough to round correctly unless the value is within a
+    rounding error of half a cent (as 54.115 may be). For those few rows only, the same Decimal
+    arithmetic as ``convert`` runs in a function registered on each connection
     (``register_sqlite_functions``).
     """
 
@@ -288,11 +312,27 @@ class ConvertedCents(Func):
         )
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        return super().as_sql(
-            compiler,
-            connection,
-            function=SQLITE_CONVERTED_CENTS,
-            template="%(function)s(%(expressions)s)",
+        (money, money_params), (source, source_params), (target, target_params) = (
+            compiler.compile(expression) for expression in self.source_expressions
+        )
+        cents = f"(({money}) * 100.0 * ({target}) / ({source}))"
+        cents_params = (*money_params, *target_params, *source_params)
+        # Doubles carry 53 bits: the float is within 1e-15 of the exact value, relatively.
+        near_half = f"ABS({cents} - CAST({cents} AS INTEGER) - 0.5) <= {cents} * 1e-13 + 1e-9"
+        exact = f"{SQLITE_CONVERTED_CENTS}({money}, {source}, {target})"
+        return (
+            f"(CASE WHEN {cents} IS NULL THEN NULL WHEN {near_half} THEN {exact} "
+            f"ELSE CAST({cents} + 0.5 AS INTEGER) END)",
+            (
+                *cents_params,
+                *cents_params,
+                *cents_params,
+                *cents_params,
+                *money_params,
+                *source_params,
+                *target_params,
+                *cents_params,
+            ),
         )
 
 

@@ -32,8 +32,10 @@ from simple_history.utils import bulk_update_with_history
 
 from .bulk import create_with_history
 from .conversion import RateTable
+from .counted import refresh_counted_values
 from .models import (
     DERIVED_FIELDS,
+    REPORT_FIELDS,
     Category,
     Donor,
     Event,
@@ -73,6 +75,7 @@ SAVED_FIELDS = [
     "external_ref",
     *PLAIN_FIELDS,
     *DERIVED_FIELDS,
+    *REPORT_FIELDS,
     "version",
     "updated_at",
 ]
@@ -550,6 +553,8 @@ class _Importer:
         create_with_history(
             pledges, Pledge, user=self.user, change_reason=CHANGE_REASON, date=self.now
         )
+        # A new pledge has no components yet: only the packages of new components change.
+        refresh_counted_values(pledge.pk for pledge in pledges if pledge.parent_id is not None)
         self._create_children(writes)
 
     def _create_children(self, writes: list[PledgeWrite]) -> None:
@@ -582,6 +587,9 @@ class _Importer:
             default_user=self.user,
             default_change_reason=CHANGE_REASON,
             default_date=self.now,
+        )
+        refresh_counted_values(
+            [pledge.pk for pledge in pledges] + [row.snapshot["parent_id"] for row, _, _ in changed]
         )
         replaced = [write for _, write, children_changed in changed if children_changed]
         ids = [write.pledge.pk for write in replaced]

@@ -12,8 +12,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .conversion import RateTable
+from .counted import refresh_counted_values, refresh_packages
 from .models import (
     DERIVED_FIELDS,
+    REPORT_FIELDS,
     PackageLookups,
     Pledge,
     PledgeItem,
@@ -155,7 +157,9 @@ def validate_pledge(
 def save_pledge(write: PledgeWrite) -> Pledge:
     """Save a validated pledge and replace its children, one by one so history is written."""
     pledge = write.pledge
+    left = stored_package_id(pledge)
     pledge.save()
+    refresh_counted_values([pledge.pk, left])
     for new_children, manager in ((write.items, pledge.items), (write.sources, pledge.sources)):
         if new_children is None:
             continue
@@ -165,6 +169,21 @@ def save_pledge(write: PledgeWrite) -> Pledge:
             child.pledge = pledge
             child.save()
     return pledge
+
+
+def stored_package_id(pledge: Pledge) -> int | None:
+    """The package a stored pledge belongs to in the database (before a write changes it)."""
+    if pledge.pk is None:
+        return None
+    return Pledge.objects.filter(pk=pledge.pk).values_list("parent_id", flat=True).first()
+
+
+@transaction.atomic
+def delete_pledge(pledge: Pledge) -> None:
+    """Delete a pledge (its items and sources with it); its package counts it no more."""
+    package_id = stored_package_id(pledge)
+    pledge.delete()
+    refresh_counted_values([package_id])
 
 
 @transaction.atomic
@@ -185,7 +204,7 @@ def write_pledge(
 
 
 def recompute_derived_values(*, batch_size: int = 2000) -> int:
-    """Recompute every pledge's total and EUR value after the rates changed.
+    """Recompute every pledge's total, EUR value and counted values after the rates changed.
 
     Returns how many pledges changed. A change of rates is not an editorial change: no history
     row is written and the version stays as it is.
@@ -204,16 +223,20 @@ def recompute_derived_values(*, batch_size: int = 2000) -> int:
             "announced_on",
             "recipient",
             *DERIVED_FIELDS,
+            *REPORT_FIELDS,
         ).iterator(chunk_size=batch_size):
             before = tuple(getattr(pledge, field) for field in DERIVED_FIELDS)
+            counted_before = tuple(getattr(pledge, field) for field in REPORT_FIELDS)
             pledge.refresh_derived(rates)
             if tuple(getattr(pledge, field) for field in DERIVED_FIELDS) != before:
+                changed += 1
+                batch.append(pledge)
+            elif tuple(getattr(pledge, field) for field in REPORT_FIELDS) != counted_before:
                 batch.append(pledge)
             if len(batch) >= batch_size:
-                Pledge.objects.bulk_update(batch, DERIVED_FIELDS)
-                changed += len(batch)
+                Pledge.objects.bulk_update(batch, [*DERIVED_FIELDS, *REPORT_FIELDS])
                 batch = []
         if batch:
-            Pledge.objects.bulk_update(batch, DERIVED_FIELDS)
-            changed += len(batch)
+            Pledge.objects.bulk_update(batch, [*DERIVED_FIELDS, *REPORT_FIELDS])
+        refresh_packages()
     return changed

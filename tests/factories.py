@@ -4,6 +4,7 @@ from decimal import Decimal
 import factory
 
 from pledges.choices import DonorKind, EventKind
+from pledges.counted import refresh_counted_values
 from pledges.models import Category, Donor, Event, Pledge, PledgeItem, Source
 
 
@@ -63,6 +64,13 @@ class PledgeFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Pledge {n}")
     amount = Decimal("1000000.00")
     currency = "EUR"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        pledge = model_class(*args, **kwargs)
+        pledge.save()
+        refresh_counted_values([pledge.pk])  # as every write path does
+        return pledge
 
     @factory.post_generation
     def sources(self, create, extracted, **kwargs):

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from pledges.choices import AmountBasis, DonorKind, PledgeStatus
 from pledges.conversion import RateTable
+from pledges.counted import refresh_counted_values
 from pledges.models import Category, Donor, Pledge, PledgeItem, Source
 
 CURRENCIES = ["EUR"] * 8 + ["USD"] * 4 + ["GBP"] * 2 + ["NOK", "SEK", "CAD", "PLN", "DKK", "UAH"]
@@ -132,3 +133,4 @@ class Command(BaseCommand):
                 component.refresh_derived(rates)
                 components.append(component)
         write_with_sources(components)
+        refresh_counted_values(component.parent_id for component in components)
