@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.transactions.DeferredReadTransactions",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,7 +107,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers wait for each other instead of failing with "database is locked":
     # a transaction takes the write lock when it begins (it cannot be refused later, when it
-    # tries to upgrade a read lock), and readers do not block the writer (WAL).
+    # tries to upgrade a read lock), and readers do not block the writer (WAL). Requests that
+    # only read begin DEFERRED instead (config/transactions.py): they never wait for a writer.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": 20,
