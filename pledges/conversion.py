@@ -19,16 +19,13 @@ from currency_converter import CURRENCY_FILE, ECB_URL
 from django.conf import settings
 from django.db.models import (
     BigIntegerField,
-    Case,
     DateField,
     DecimalField,
     Expression,
-    F,
     Func,
     OuterRef,
     Subquery,
     Value,
-    When,
 )
 
 from .choices import AmountBasis
@@ -251,25 +248,16 @@ class DaysBefore(Func):
 
 
 def rate_expression(currency: str, on_date: str) -> Expression:
-    """The rate ``rate_for`` would use, looked up in the database (NULL when there is none).
-
-    ``currency`` is a code, or ``on_date`` and a ``currency`` starting with ``field:`` name
-    fields of the rows the expression is evaluated on (a pledge's currency and date).
-    """
-    one = Value(Decimal(1), output_field=DecimalField(max_digits=18, decimal_places=6))
-    is_field = currency.startswith(FIELD)
-    if is_field:
-        currency_field = currency.removeprefix(FIELD)
-        wanted = OuterRef(currency_field)
-    else:
-        wanted = normalise_code(currency)
-        if wanted == EURO:
-            return one
+    """The rate ``rate_for`` would use for ``currency`` on the date in the field ``on_date`` of
+    each row, looked up in the database (NULL when there is none)."""
+    code = normalise_code(currency)
+    if code == EURO:
+        return Value(Decimal(1), output_field=DecimalField(max_digits=18, decimal_places=6))
     from .models import ExchangeRate
 
-    latest = Subquery(
+    return Subquery(
         ExchangeRate.objects.filter(
-            currency=wanted,
+            currency=code,
             date__lte=OuterRef(on_date),
             date__gte=DaysBefore(OuterRef(on_date), settings.EXCHANGE_RATE_MAX_AGE_DAYS),
         )
@@ -277,12 +265,6 @@ def rate_expression(currency: str, on_date: str) -> Expression:
         .values("rate")[:1],
         output_field=DecimalField(max_digits=18, decimal_places=6),
     )
-    if not is_field:
-        return latest
-    return Case(When(**{currency_field: EURO}, then=one), default=latest)
-
-
-FIELD = "field:"
 
 
 class ConvertedCents(Func):
@@ -352,15 +334,3 @@ def register_sqlite_functions(sender, connection, **kwargs) -> None:
         connection.connection.create_function(
             SQLITE_CONVERTED_CENTS, 3, _sqlite_converted_cents, deterministic=True
         )
-
-
-def converted_cents_expression(
-    money: str, currency: str, to_currency: str, on_date: str
-) -> Expression:
-    """``convert(money, currency, to_currency, on_date).value`` in cents, as SQL, for the
-    fields ``money``, ``currency`` and ``on_date`` of each row."""
-    return ConvertedCents(
-        F(money),
-        rate_expression(FIELD + currency, on_date),
-        rate_expression(to_currency, on_date),
-    )
