@@ -92,6 +92,7 @@ ANNOUNCEMENT, PERIOD = "announcement", "period"
 ALLOCATIONS = (ANNOUNCEMENT, PERIOD)
 FORMATS = ("json", "csv")
 FIGURES = ("total", "pledges", "unvalued", "unconverted")
+COUNTS = FIGURES[1:]  # the figures that count pledges; each is summed as n_<figure>
 
 
 class ReportError(ValueError):
@@ -221,14 +222,16 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
     if not period:
         # Each pledge is in exactly one row: the overall figures are the rows added up.
         report.total = sum((row.total for row in rows), Decimal("0.00"))
-        for figure in ("pledges", "unvalued", "unconverted"):
+        for figure in COUNTS:
             setattr(report, figure, sum(getattr(row, figure) for row in rows))
     return report
 
 
 def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: bool) -> list[dict]:
     """The figures of ``pledges`` summed by ``columns`` into ``currency``: one query, one dict
-    of the columns and ``_FIGURES_SUMMED`` per group."""
+    of the columns and ``_FIGURES_SUMMED`` per group. In euros it is one aggregate over the
+    pledges; a new figure (a count, or money kept in cents like ``counted_cents``) is one more
+    aggregate here and one more column of ``_CONVERTED_SQL``."""
     if currency != conversion.EURO:
         return _summed_converted(pledges, columns, currency, period=period)
     figures = {
@@ -244,7 +247,7 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
     return list(pledges.values(*columns).annotate(**figures))
 
 
-_FIGURES_SUMMED = ("total_cents", "n_pledges", "n_unvalued", "n_unconverted")
+_FIGURES_SUMMED = ("total_cents", *(f"n_{figure}" for figure in COUNTS))
 
 
 def _pledge_rows(pledges: QuerySet, columns: list[str], *, period: bool) -> QuerySet:
@@ -377,9 +380,8 @@ def _sqlite_materializes() -> bool:
 
 def _fill(target: Report | Row, figures: dict) -> None:
     target.total = Decimal(int(figures["total_cents"])).scaleb(-2)
-    target.pledges = figures["n_pledges"]
-    target.unvalued = figures["n_unvalued"]
-    target.unconverted = figures["n_unconverted"]
+    for figure in COUNTS:
+        setattr(target, figure, figures[f"n_{figure}"])
 
 
 def _rows(grouped, options: ReportOptions) -> list[Row]:
@@ -411,9 +413,8 @@ def _spread_over_years(grouped, options: ReportOptions) -> list[Row]:
             row = merged.setdefault(identity, Row(keys))
             cents = share + (odd if year == first else 0)
             row.total += Decimal(cents).scaleb(-2)
-            row.pledges += values["n_pledges"]
-            row.unvalued += values["n_unvalued"]
-            row.unconverted += values["n_unconverted"]
+            for figure in COUNTS:
+                setattr(row, figure, getattr(row, figure) + values[f"n_{figure}"])
     return list(merged.values())
 
 
@@ -454,9 +455,7 @@ def report_data(report: Report) -> dict:
     def figures(target: Report | Row) -> dict:
         return {
             "total": money(target.total),
-            "pledges": target.pledges,
-            "unvalued": target.unvalued,
-            "unconverted": target.unconverted,
+            **{figure: getattr(target, figure) for figure in COUNTS},
         }
 
     return {
