@@ -4,16 +4,36 @@ the pledges already stored."""
 from collections import defaultdict
 
 from django.db import migrations, models
+from django.db.models import BigIntegerField, Case, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Cast, Round
 
-from pledges.conversion import RateTable, own_counted_cents, to_cents
+from pledges.conversion import DaysBefore, own_counted_cents, to_cents
 
 BATCH_SIZE = 2000
+MAX_AGE_DAYS = 7  # settings.EXCHANGE_RATE_MAX_AGE_DAYS when this was written
 
 
 def fill_counted_values(apps, schema_editor):
+    """In bulk: every converted pledge's rate and its EUR value in cents. Then, one by one,
+    the few that differ: per-year pledges (their yearly amount) and packages (less their
+    components)."""
     Pledge = apps.get_model("pledges", "Pledge")
     ExchangeRate = apps.get_model("pledges", "ExchangeRate")
-    rates = RateTable(ExchangeRate.objects.values_list("currency", "date", "rate").iterator())
+    rate = ExchangeRate.objects.filter(
+        currency=OuterRef("currency"),
+        date__lte=OuterRef("announced_on"),
+        date__gte=DaysBefore(OuterRef("announced_on"), MAX_AGE_DAYS),
+    ).order_by("-date")
+    cents = Cast(Round(F("value_eur") * 100), BigIntegerField())
+    Pledge.objects.filter(value_eur__isnull=False).update(
+        eur_rate=Case(
+            When(currency="EUR", then=Value(1)),
+            default=Subquery(rate.values("rate")[:1]),
+            output_field=models.DecimalField(max_digits=18, decimal_places=6),
+        ),
+        counted_cents=cents,
+        counted_period_cents=cents,
+    )
     components: dict[int, int] = defaultdict(int)
     for package_id, value in (
         Pledge.objects.filter(parent__isnull=False, value_eur__isnull=False)
@@ -21,25 +41,20 @@ def fill_counted_values(apps, schema_editor):
         .values_list("parent_id", "value_eur")
     ):
         components[package_id] += to_cents(value)
+    packages = Pledge.objects.filter(parent__isnull=False).values("parent_id")
+    others = Pledge.objects.filter(Q(amount_basis="per_year") | Q(pk__in=packages))
     batch = []
-    for pledge in Pledge.objects.order_by("pk").iterator(chunk_size=BATCH_SIZE):
-        rate = None
-        if pledge.value_eur is not None:
-            rate = rates.rate_for(pledge.currency, pledge.announced_on)
-        pledge.eur_rate = rate.rate if rate else None
+    for pledge in others.filter(value_eur__isnull=False).order_by("pk").iterator(BATCH_SIZE):
         years = None
         if pledge.amount_basis == "per_year":
             years = pledge.period_end_year - pledge.period_start_year + 1
         own = own_counted_cents(pledge.value_eur, pledge.amount, pledge.eur_rate, years)
         less = components.get(pledge.pk, 0)
-        pledge.counted_cents, pledge.counted_period_cents = (
-            None if cents is None else max(0, cents - less) for cents in own
-        )
+        pledge.counted_cents, pledge.counted_period_cents = (max(0, c - less) for c in own)
         batch.append(pledge)
-        if len(batch) >= BATCH_SIZE:
-            Pledge.objects.bulk_update(batch, ["eur_rate", "counted_cents", "counted_period_cents"])
-            batch = []
-    Pledge.objects.bulk_update(batch, ["eur_rate", "counted_cents", "counted_period_cents"])
+    Pledge.objects.bulk_update(
+        batch, ["counted_cents", "counted_period_cents"], batch_size=BATCH_SIZE
+    )
 
 
 class Migration(migrations.Migration):
