@@ -21,7 +21,7 @@ from .models import (
     validate_source_count,
 )
 from .resources import PledgeResource
-from .services import delete_pledge, stored_package_id
+from .services import delete_pledge, rates_changed, stored_package_id
 
 
 @admin.register(Donor)
@@ -53,6 +53,23 @@ class ExchangeRateAdmin(admin.ModelAdmin):
     search_fields = ["currency"]
     date_hierarchy = "date"
     show_full_result_count = False
+
+    # The pledges a rate converts follow it (their values are kept in the database).
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        rates_changed(obj.currency, [obj.date])
+        if change and {"currency", "date"} & set(form.changed_data):
+            rates_changed(form.initial["currency"], [form.initial["date"]])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        rates_changed(obj.currency, [obj.date])
+
+    def delete_queryset(self, request, queryset):
+        deleted = list(queryset.values_list("currency", "date"))
+        super().delete_queryset(request, queryset)
+        for currency, date in deleted:
+            rates_changed(currency, [date])
 
 
 class AtLeastOneSourceFormSet(BaseInlineFormSet):

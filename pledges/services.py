@@ -4,12 +4,15 @@
 sources, so that every entry point refuses the same things with the same messages.
 """
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from .conversion import RateTable
 from .counted import refresh_counted_values, refresh_packages
@@ -203,17 +206,20 @@ def write_pledge(
     return save_pledge(validate_pledge(pledge=pledge, fields=fields, items=items, sources=sources))
 
 
-def recompute_derived_values(*, batch_size: int = 2000) -> int:
-    """Recompute every pledge's total, EUR value and counted values after the rates changed.
+def recompute_derived_values(*, pledges=None, batch_size: int = 2000) -> int:
+    """Recompute the total, EUR value and counted values of every pledge (or of the queryset
+    ``pledges``) after the rates changed.
 
     Returns how many pledges changed. A change of rates is not an editorial change: no history
     row is written and the version stays as it is.
     """
     rates = RateTable.from_db()
-    changed = 0
+    changed: list[int] = []
     batch: list[Pledge] = []
+    fields = [*DERIVED_FIELDS, *REPORT_FIELDS]
+    selected = Pledge.objects.all() if pledges is None else pledges
     with transaction.atomic():
-        for pledge in Pledge.objects.only(
+        for pledge in selected.only(
             "id",
             "amount",
             "currency",
@@ -222,21 +228,32 @@ def recompute_derived_values(*, batch_size: int = 2000) -> int:
             "period_end_year",
             "announced_on",
             "recipient",
-            *DERIVED_FIELDS,
-            *REPORT_FIELDS,
+            *fields,
         ).iterator(chunk_size=batch_size):
-            before = tuple(getattr(pledge, field) for field in DERIVED_FIELDS)
-            counted_before = tuple(getattr(pledge, field) for field in REPORT_FIELDS)
+            before = tuple(getattr(pledge, field) for field in fields)
             pledge.refresh_derived(rates)
-            if tuple(getattr(pledge, field) for field in DERIVED_FIELDS) != before:
-                changed += 1
+            after = tuple(getattr(pledge, field) for field in fields)
+            if after != before:
                 batch.append(pledge)
-            elif tuple(getattr(pledge, field) for field in REPORT_FIELDS) != counted_before:
-                batch.append(pledge)
+                if after[: len(DERIVED_FIELDS)] != before[: len(DERIVED_FIELDS)]:
+                    changed.append(pledge.pk)
             if len(batch) >= batch_size:
-                Pledge.objects.bulk_update(batch, [*DERIVED_FIELDS, *REPORT_FIELDS])
+                Pledge.objects.bulk_update(batch, fields)
                 batch = []
-        if batch:
-            Pledge.objects.bulk_update(batch, [*DERIVED_FIELDS, *REPORT_FIELDS])
-        refresh_packages()
-    return changed
+        Pledge.objects.bulk_update(batch, fields)
+        # Packages are given their own values above: their components are subtracted again.
+        if pledges is None:
+            refresh_packages()
+        else:
+            refresh_counted_values(pledge.pk for pledge in selected.only("id"))
+    return len(changed)
+
+
+def rates_changed(currency: str, dates) -> int:
+    """After a rate of ``currency`` was written or deleted on ``dates`` (outside
+    ``load_ecb_rates``): recompute the pledges it may convert."""
+    after = dt.timedelta(days=settings.EXCHANGE_RATE_MAX_AGE_DAYS)
+    converted = Q()
+    for date in dates:
+        converted |= Q(announced_on__gte=date, announced_on__lte=date + after)
+    return recompute_derived_values(pledges=Pledge.objects.filter(converted, currency=currency))
