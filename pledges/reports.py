@@ -259,9 +259,10 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
         "total_cents": Coalesce(
             Sum("counted_period_cents" if period else "counted_cents"), Value(0)
         ),
+        # Counts of the non-NULL values, subtracted: an eur_rate is there only with an amount.
         "n_pledges": Count("pk"),
-        "n_unvalued": Count("pk", filter=Q(amount__isnull=True)),
-        "n_unconverted": Count("pk", filter=Q(amount__isnull=False, eur_rate__isnull=True)),
+        "n_unvalued": Count("pk") - Count("amount"),
+        "n_unconverted": Count("amount") - Count("eur_rate"),
     }
     if not columns:
         return [pledges.aggregate(**figures)]
