@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -7,7 +8,6 @@ from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from .choices import AmountBasis
-from .counted import refresh_counted_values
 from .models import (
     BOOKKEEPING_FIELDS,
     DERIVED_FIELDS,
@@ -20,8 +20,9 @@ from .models import (
     Source,
     validate_source_count,
 )
+from .package_rules import PackageLookups, check_package_rules
 from .resources import PledgeResource
-from .services import delete_pledge, rates_changed, stored_package_id
+from .services import delete_pledge, rates_changed, store_pledge
 
 
 @admin.register(Donor)
@@ -151,8 +152,22 @@ class CurrencyListFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PledgeAdminForm(forms.ModelForm):
+    """The model's rules (``full_clean``), then the package rules, as the API and imports.
+    (The admin builds the form's Meta from its fieldsets.)"""
+
+    def _post_clean(self):
+        super()._post_clean()
+        errors = check_package_rules(
+            self.instance, lookups=PackageLookups(), rates=ExchangeRate.objects
+        )
+        if errors:
+            self._update_errors(ValidationError(errors))
+
+
 @admin.register(Pledge)
 class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
+    form = PledgeAdminForm
     # Import and export in the layout of manage.py import_pledges / export_pledges.
     resource_classes = [PledgeResource]
     formats = [CSV, XLSX]
@@ -202,6 +217,9 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
         ),
     ]
 
+    def save_model(self, request, obj, form, change):
+        store_pledge(obj)  # with its derived values and next version (also when reverting)
+
     @admin.display(description="amount", ordering="amount")
     def stated_amount(self, pledge):
         if pledge.amount is None:
@@ -224,12 +242,7 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
             queryset = queryset.filter(Q(parent__isnull=True))
         return queryset, may_have_duplicates
 
-    # The counted values of packages follow every change (``counted``).
-    def save_model(self, request, obj, form, change):
-        left = stored_package_id(obj)
-        super().save_model(request, obj, form, change)
-        refresh_counted_values([obj.pk, left])
-
+    # The counted values of packages follow every deletion (``counted``).
     def delete_model(self, request, obj):
         delete_pledge(obj)
 

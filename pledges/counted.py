@@ -8,7 +8,7 @@ pledge's yearly amount is converted on its own and counted once per year. A repo
 sums one of these columns; another currency converts each pledge at its stored ``eur_rate``
 (``reports``).
 
-``Pledge.refresh_derived`` sets what a pledge counts on its own (``own_counted_cents``), before
+``services.prepare_write`` sets what a pledge counts on its own (``own_counted_cents``), before
 it is written; ``refresh_counted_values`` then subtracts the components of packages. Every
 write path (the write service, the admin, the API's delete, import, the rate reload and
 recompute) calls it after writing, with the pledges it wrote or deleted and the packages they

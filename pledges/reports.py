@@ -5,7 +5,7 @@ Everything is summed in the database, in a fixed number of queries whatever the 
 pledges. Each pledge's counted value (its total less its non-cancelled components', never below
 zero) is kept in the database by every write path (``counted``): a report in euros is one
 aggregate of those whole cents over the pledges. In another currency each pledge is converted
-at its own announcement date (``conversion.ConvertedCents``, from its stored ``eur_rate`` to
+at its own announcement date (``expressions.ConvertedCents``, from its stored ``eur_rate`` to
 the report currency's rate of that date) less what its components are worth in that currency,
 in one query that ``_summed_converted`` writes. Sums are of whole cents, so that a report is
 exactly the per-pledge conversions added up, on SQLite too.
@@ -40,7 +40,7 @@ from django.db.models.functions import (
     Greatest,
 )
 
-from . import conversion
+from . import conversion, expressions
 from .choices import AmountBasis, PledgeStatus
 from .codes import is_currency, normalise_code
 from .models import ExchangeRate, Pledge
@@ -301,7 +301,7 @@ def _target_rates(currency: str) -> QuerySet:
     return (
         Pledge.objects.filter(pk__in=first_of_each_date)
         .order_by()
-        .values("announced_on", rate=conversion.rate_expression(currency, "announced_on"))
+        .values("announced_on", rate=expressions.rate_of_currency(currency, "announced_on"))
     )
 
 
@@ -342,22 +342,7 @@ def _summed_converted(
     """
     connection = connections[pledges.db]
     compile_sql = pledges.query.get_compiler(connection=connection).compile
-    own = ExpressionWrapper(
-        conversion.ConvertedCents(
-            RawSQL("p.money", ()), RawSQL("p.eur_rate", ()), RawSQL("t.rate", ())
-        )
-        * RawSQL("p.copies", ()),
-        output_field=BigIntegerField(),
-    )
-    components = Coalesce(RawSQL("k.cents", ()), Value(0), output_field=BigIntegerField())
-    counted, counted_params = compile_sql(
-        Greatest(own - components, Value(0), output_field=BigIntegerField())
-    )
-    component, component_params = compile_sql(
-        conversion.ConvertedCents(
-            RawSQL("c.total_amount", ()), RawSQL("c.eur_rate", ()), RawSQL("t.rate", ())
-        )
-    )
+    (counted, counted_params), (component, component_params) = _converted_cents(compile_sql)
     pledge_rows = _pledge_rows(pledges, columns, period=period)
     pledge_sql, pledge_params = pledge_rows.query.sql_with_params()
     target_sql, target_params = _target_rates(currency).query.sql_with_params()
@@ -394,6 +379,24 @@ def _summed_converted(
             }
             for row in cursor.fetchall()
         ]
+
+
+def _converted_cents(compile_sql) -> tuple[tuple[str, tuple], tuple[str, tuple]]:
+    """The arithmetic of ``_CONVERTED_SQL`` as SQL: what a pledge ``p`` counts, and what a
+    component ``c`` is worth, at the report currency's rate ``t``."""
+    own = ExpressionWrapper(
+        expressions.ConvertedCents(
+            RawSQL("p.money", ()), RawSQL("p.eur_rate", ()), RawSQL("t.rate", ())
+        )
+        * RawSQL("p.copies", ()),
+        output_field=BigIntegerField(),
+    )
+    components = Coalesce(RawSQL("k.cents", ()), Value(0), output_field=BigIntegerField())
+    counted = Greatest(own - components, Value(0), output_field=BigIntegerField())
+    component = expressions.ConvertedCents(
+        RawSQL("c.total_amount", ()), RawSQL("c.eur_rate", ()), RawSQL("t.rate", ())
+    )
+    return compile_sql(counted), compile_sql(component)
 
 
 def _sqlite_materializes() -> bool:

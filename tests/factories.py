@@ -4,8 +4,8 @@ from decimal import Decimal
 import factory
 
 from pledges.choices import DonorKind, EventKind
-from pledges.counted import refresh_counted_values
 from pledges.models import Category, Donor, Event, Pledge, PledgeItem, Source
+from pledges.services import store_pledge
 
 
 class DonorFactory(factory.django.DjangoModelFactory):
@@ -67,10 +67,8 @@ class PledgeFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        pledge = model_class(*args, **kwargs)
-        pledge.save()
-        refresh_counted_values([pledge.pk])  # as every write path does
-        return pledge
+        # Through the write path, which derives the total and the EUR value.
+        return store_pledge(model_class(*args, **kwargs))
 
     @factory.post_generation
     def sources(self, create, extracted, **kwargs):

@@ -7,7 +7,8 @@ from django.db import migrations, models
 from django.db.models import BigIntegerField, Case, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Cast, Round
 
-from pledges.conversion import DaysBefore, own_counted_cents, to_cents
+from pledges.conversion import own_counted_cents, to_cents
+from pledges.expressions import DaysBefore
 
 BATCH_SIZE = 2000
 MAX_AGE_DAYS = 7  # settings.EXCHANGE_RATE_MAX_AGE_DAYS when this was written
