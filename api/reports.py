@@ -22,6 +22,7 @@ from pledges import reports
 from pledges.choices import PledgeStatus
 from pledges.models import Pledge
 
+from .caching import cached_answer
 from .filters import ReportPledgeFilter
 
 
@@ -153,6 +154,12 @@ class ReportTotalsView(APIView):
         return response
 
     def get(self, request):
+        response = cached_answer(request, lambda: self.answer(request))
+        if request.accepted_renderer.format == "csv":
+            response["Content-Disposition"] = 'attachment; filename="pledge-totals.csv"'
+        return response
+
+    def answer(self, request):
         params = request.query_params
         filterset = ReportPledgeFilter(params, queryset=Pledge.objects.all(), request=request)
         errors = {} if filterset.is_valid() else dict(filterset.errors)
@@ -171,7 +178,4 @@ class ReportTotalsView(APIView):
         report = reports.totals(
             filterset.qs, options, include_cancelled=PledgeStatus.CANCELLED in statuses
         )
-        response = Response(reports.report_data(report))
-        if request.accepted_renderer.format == "csv":
-            response["Content-Disposition"] = 'attachment; filename="pledge-totals.csv"'
-        return response
+        return Response(reports.report_data(report))

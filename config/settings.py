@@ -7,6 +7,8 @@ ALLOWED_HOSTS  comma-separated host names
 API_READS_REQUIRE_LOGIN   "1" makes API reads need an authenticated user (default: public)
 API_ANON_THROTTLE_RATE    requests per client for anonymous API use (default 300/minute)
 API_NUM_PROXIES           reverse proxies in front of the app, for throttling by client address
+REDIS_URL      redis://host:6379/0: the cache shared by every web process (throttling, answers);
+               without it, each process's local memory
 """
 
 import os
@@ -116,6 +118,16 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # The live-server tests read from other threads: an in-memory database would lock them out.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+
+# Throttle counts and cached answers (api/caching.py), shared through Redis when it is set.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
