@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable
 
 from django.core.cache import cache
+from django.http import HttpResponseNotModified
 from django.utils.http import parse_etags
 from rest_framework import status
 from rest_framework.response import Response
@@ -56,9 +57,12 @@ def cached_answer(request, compute: Callable[[], Response]) -> Response:
     target = request.build_absolute_uri(request.path) + "?" + _normalised_query(request)
     key = "answer:" + _digest(version, target)
     etag = f'"{_digest(key, request.accepted_media_type or "")}"'
-    known = parse_etags(request.headers.get("If-None-Match", ""))  # W/ prefixes dropped
+    # If-None-Match compares weakly: a W/ prefix (which compression may add) is ignored.
+    known = {
+        tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))
+    }
     if etag in known or "*" in known:
-        response = Response(status=status.HTTP_304_NOT_MODIFIED)
+        response = HttpResponseNotModified()  # not rendered: no body, whatever the format
     else:
         data = cache.get(key)
         if data is not None:
