@@ -3,11 +3,12 @@
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F
 
+from pledges import search
 from pledges.choices import PledgeStatus
 from pledges.codes import is_country, is_currency, normalise_code
-from pledges.models import Category, Donor, Event, Pledge, PledgeItem
+from pledges.models import Category, Donor, Event, Pledge
 
 
 class CodeField(forms.CharField):
@@ -127,13 +128,7 @@ class PledgeFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        items = PledgeItem.objects.filter(pledge=OuterRef("pk"), name__icontains=value)
-        return queryset.filter(
-            Q(title__icontains=value) | Q(description__icontains=value) | Exists(items)
-        )
+        return search.matching(queryset, value)
 
 
 class ReportPledgeFilter(PledgeFilter):

@@ -35,7 +35,7 @@ WEIGHT_MODULUS = 2**62
 
 # Every name in the SQL below is a constant of this module: nothing comes from outside.
 _READ = (
-    f"SELECT COALESCE(SUM(weight), 0) % {WEIGHT_MODULUS}, COALESCE(MAX(id), 0) FROM {CHANGE_TABLE}"  # noqa: S608
+    f"SELECT COALESCE(SUM(weight), 0) % {WEIGHT_MODULUS}, COALESCE(MAX(id), 0) FROM {CHANGE_TABLE}"
 )
 
 
@@ -63,11 +63,11 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-"""  # noqa: S608
+"""
 
 _SQLITE_WEIGHT = f"random() % {WEIGHT_MODULUS}"
 _SQLITE_BUMP = (
-    f"INSERT INTO {CHANGE_TABLE} (id, weight) VALUES (1, {_SQLITE_WEIGHT}) "  # noqa: S608
+    f"INSERT INTO {CHANGE_TABLE} (id, weight) VALUES (1, {_SQLITE_WEIGHT}) "
     "ON CONFLICT (id) DO UPDATE SET weight = excluded.weight;"
 )
 
@@ -81,7 +81,7 @@ def install(schema_editor, tables=TRACKED_TABLES) -> None:
     version: a database that had rows before must not share an empty database's version."""
     postgresql = schema_editor.connection.vendor == "postgresql"
     weight = _PG_WEIGHT if postgresql else _SQLITE_WEIGHT
-    first = f"INSERT INTO {CHANGE_TABLE} (weight) VALUES ({weight})"  # noqa: S608
+    first = f"INSERT INTO {CHANGE_TABLE} (weight) VALUES ({weight})"
     schema_editor.execute(first, params=None)
     if postgresql:
         schema_editor.execute(_PG_FUNCTION, params=None)  # % is SQL here
