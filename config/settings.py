@@ -1,6 +1,7 @@
 """Settings, all read from the environment with safe defaults for local use.
 
 DATABASE_URL   sqlite:///db.sqlite3 by default; postgres://user@host:5432/name for PostgreSQL
+DATABASE_REPLICA_URL  a streaming replica of DATABASE_URL: reads go there (config/replicas.py)
 SECRET_KEY     required when DEBUG is off
 DEBUG          "1"/"true" for local development (default off)
 ALLOWED_HOSTS  comma-separated host names
@@ -128,6 +129,19 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Reads on a streaming replica, writes (and the reads of a request that writes) on the primary.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
+    # Under test, the replica is the test database itself (a real replica cannot see it).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["config.replicas.PrimaryReplicaRouter"]
+    MIDDLEWARE.insert(0, "config.replicas.PrimaryForWritesMiddleware")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

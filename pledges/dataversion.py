@@ -17,7 +17,7 @@ The weights are random so that a restored backup or a recreated database cannot 
 it had before, with other data, in a shared cache.
 """
 
-from django.db import connections
+from django.db import connections, router
 
 # Every table whose rows the API, the reports or the dashboard show.
 TRACKED_TABLES = (
@@ -39,8 +39,12 @@ _READ = (
 )
 
 
-def current(using: str = "default") -> str:
-    """The version of the data that this connection's transaction sees."""
+def current(using: str | None = None) -> str:
+    """The version of the data that the database reads go to (or ``using``) sees."""
+    if using is None:
+        from .models import DataChange
+
+        using = router.db_for_read(DataChange)
     with connections[using].cursor() as cursor:
         cursor.execute(_READ)
         weight, last = cursor.fetchone()
