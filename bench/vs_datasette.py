@@ -207,13 +207,13 @@ def measure(args, project: int, datasette: int, database: str, writer: Writer) -
                 median_ms(datasette, f"/{database}{theirs}", args.runs),
             )
         )
-        print(f"  {label} measured", file=sys.stderr, flush=True)
+        print("  measured:", *rows[-1], file=sys.stderr, flush=True)
     for label, ours, sql in REPORTS:
         theirs = f"/{database}.json?" + urllib.parse.urlencode({"sql": sql})
         cold = after_write_ms(project, ours, writer, 1)  # once: each may take long
         repeated = median_ms(project, ours, args.runs)
         rows.append((label, repeated, cold, median_ms(datasette, theirs, args.runs)))
-        print(f"  {label} measured", file=sys.stderr, flush=True)
+        print("  measured:", *rows[-1], file=sys.stderr, flush=True)
     return rows
 
 

@@ -117,8 +117,6 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    # The live-server tests read from other threads: an in-memory database would lock them out.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
 
 # Throttle counts and cached answers (api/caching.py), shared through Redis when it is set.
 REDIS_URL = os.environ.get("REDIS_URL", "")
