@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from django.core.cache import cache
 from django.http import HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from rest_framework import status
 from rest_framework.response import Response
@@ -73,8 +74,10 @@ def cached_answer(request, compute: Callable[[], Response]) -> Response:
                 return response
             cache.set(key, response.data, TIMEOUT)
     response["ETag"] = etag
-    # Browsers keep the answer and ask again with If-None-Match each time.
+    # Browsers keep the answer and ask again with If-None-Match each time; the browsable API's
+    # pages name the signed-in user, so a shared cache keeps one copy per user.
     response["Cache-Control"] = "no-cache"
+    patch_vary_headers(response, ["Authorization", "Cookie"])
     return response
 
 
