@@ -208,7 +208,7 @@ def measure(args, project: int, datasette: int, database: str, writer: Writer) -
             )
         )
         print("  measured:", *rows[-1], file=sys.stderr, flush=True)
-    for label, ours, sql in REPORTS:
+    for label, ours, sql in [] if args.lists_only else REPORTS:
         theirs = f"/{database}.json?" + urllib.parse.urlencode({"sql": sql})
         cold = after_write_ms(project, ours, writer, 1)  # once: each may take long
         repeated = median_ms(project, ours, args.runs)
@@ -235,6 +235,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--postgres", help="postgres://… database for the project side")
+    parser.add_argument("--lists-only", action="store_true", help="leave the reports out")
     args = parser.parse_args()
     if not (BIN / "datasette").exists():
         raise SystemExit("Datasette is missing: .venv/bin/pip install -e '.[bench]'")
