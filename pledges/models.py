@@ -434,3 +434,16 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.rate} on {self.date}"
+
+
+class DataChange(models.Model):
+    """Written by database triggers only (see ``pledges.dataversion``): the data version is
+    read from these rows."""
+
+    weight = models.BigIntegerField()
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"data change {self.pk}"
