@@ -27,7 +27,7 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pledges', '0003_value_eur_ordering_indexes'),
+        ('pledges', '0004_pledge_counted_values'),
     ]
 
     operations = [

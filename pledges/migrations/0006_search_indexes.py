@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
     """``search`` indexed: trigram GIN indexes on PostgreSQL, FTS5 trigram tables on SQLite."""
 
     dependencies = [
-        ("pledges", "0004_data_version"),
+        ("pledges", "0005_data_version"),
     ]
 
     operations = [
