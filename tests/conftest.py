@@ -92,11 +92,32 @@ def reference_data(db):
     call_command("load_reference_data", verbosity=0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_per_worker(worker_id):
+    """Parallel workers may share one Redis (REDIS_URL): each keeps its keys under a prefix of
+    its own, so that an answer cached by one (under its database's data version) never reaches
+    another."""
+    from django.conf import settings
+
+    settings.CACHES["default"]["KEY_PREFIX"] = f"tests-{worker_id}"
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """The API's anonymous throttle counts in the cache: every test starts from zero."""
+    """The API's anonymous throttle counts and cached answers: every test starts from none.
+    On Redis only this worker's keys are deleted (a FLUSHDB would empty the other's too)."""
     from django.core.cache import cache
 
-    cache.clear()
+    def clear():
+        client = getattr(getattr(cache, "_cache", None), "get_client", None)
+        if client is None:
+            cache.clear()
+            return
+        redis = client(write=True)
+        keys = list(redis.scan_iter(match=cache.make_key("*")))
+        if keys:
+            redis.delete(*keys)
+
+    clear()
     yield
-    cache.clear()
+    clear()
