@@ -22,6 +22,7 @@ from pledges import reports
 from pledges.choices import PledgeStatus
 from pledges.models import Pledge
 
+from .backends import filter_errors
 from .filters import ReportPledgeFilter
 
 
@@ -155,7 +156,7 @@ class ReportTotalsView(APIView):
     def get(self, request):
         params = request.query_params
         filterset = ReportPledgeFilter(params, queryset=Pledge.objects.all(), request=request)
-        errors = {} if filterset.is_valid() else dict(filterset.errors)
+        errors = {} if filterset.is_valid() else filter_errors(filterset).detail
         try:
             options = reports.parse_options(
                 group_by=params.getlist("group_by"),

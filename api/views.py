@@ -17,9 +17,16 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from pledges import conversion
-from pledges.codes import is_currency, normalise_code
+from pledges.codes import normalise_code
 from pledges.history import pledge_history
-from pledges.models import Category, Donor, Event, ExchangeRate, Pledge
+from pledges.models import (
+    Category,
+    Donor,
+    Event,
+    ExchangeRate,
+    Pledge,
+    validate_currency_code,
+)
 
 from .exceptions import PreconditionFailed
 from .filters import CurrencyCodeFilter, PledgeFilter
@@ -222,8 +229,7 @@ class RateQuerySerializer(serializers.Serializer):
 
     def validate_currency(self, value):
         code = normalise_code(value)
-        if not is_currency(code):
-            raise serializers.ValidationError(f"{code} is not an ISO 4217 currency code.")
+        validate_currency_code(code)
         return code
 
 
