@@ -10,9 +10,15 @@ from django.urls import reverse
 from pledges.importing import import_file
 from pledges.models import Pledge, Source
 from tests.api.test_format_strings import FORMAT_TEXTS
-from tests.pledges.test_admin import editor, pledge_form  # noqa: F401  (a fixture)
-from tests.pledges.test_admin_import_export import admin_client, upload  # noqa: F401
-from tests.pledges.test_import_export import csv_file, errors_of, reference_only, row  # noqa: F401
+from tests.pledges import test_admin, test_admin_import_export, test_import_export
+from tests.pledges.test_admin import pledge_form
+from tests.pledges.test_admin_import_export import upload
+from tests.pledges.test_import_export import csv_file, errors_of, row
+
+# Fixtures of the modules these tests extend.
+editor = test_admin.editor
+admin_client = test_admin_import_export.admin_client
+reference_only = test_import_export.reference_only
 
 # Cells that the importer quotes back in its messages.
 CELLS = ["donor", "category", "currency", "recipient", "status", "amount", "announced_on"]
@@ -60,7 +66,7 @@ def test_admin_list_filters_and_search(admin_client):
 
 
 @pytest.mark.django_db
-def test_admin_form_fields(client, editor):  # noqa: F811
+def test_admin_form_fields(client, editor):
     url = reverse("admin:pledges_pledge_add")
     for text in FORMAT_TEXTS:
         for field in ("currency", "recipient", "amount", "announced_on", "status"):
