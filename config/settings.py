@@ -7,6 +7,9 @@ ALLOWED_HOSTS  comma-separated host names
 API_READS_REQUIRE_LOGIN   "1" makes API reads need an authenticated user (default: public)
 API_ANON_THROTTLE_RATE    requests per client for anonymous API use (default 300/minute)
 API_NUM_PROXIES           reverse proxies in front of the app, for throttling by client address
+REDIS_URL      redis://host:6379/0 puts the cache (throttle counts, cached reports) in Redis,
+               shared by every web process; without it each process has its own memory cache
+CACHE_KEY_PREFIX          prefix of this site's cache keys (for several sites on one Redis)
 """
 
 import os
@@ -144,6 +147,18 @@ STORAGES = {
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
+}
+
+# Shared state (SPEC §14): with REDIS_URL every web process counts throttles and caches
+# results in the same Redis, through Django's own backend; without it, in its own memory.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+    | {"KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "")}
 }
 
 # Oversized bodies are refused (413) before they are parsed.
