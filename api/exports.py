@@ -10,6 +10,7 @@ from pledges.spreadsheet import csv_lines, export_queryset, iter_rows
 
 from .backends import FilterBackend
 from .filters import PledgeFilter
+from .schema import errors
 
 
 class PledgeCsvExportView(GenericAPIView):
@@ -36,7 +37,7 @@ class PledgeCsvExportView(GenericAPIView):
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR, description="CSV in the import/export column layout."
             ),
-            400: OpenApiResponse(OpenApiTypes.OBJECT, description="A filter is invalid."),
+            **errors(400, 401, 429),
         },
     )
     def get(self, request, *args, **kwargs):

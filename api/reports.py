@@ -24,6 +24,7 @@ from pledges.models import Pledge
 
 from .backends import filter_errors
 from .filters import ReportPledgeFilter
+from .schema import LIST_ERRORS
 
 
 class ReportCSVRenderer(BaseRenderer):
@@ -77,10 +78,12 @@ REPORT_SCHEMA = inline_serializer(
     },
 )
 
+GROUP_BY_KEY = "(?:" + "|".join(reports.KEYS) + ")"
+
 REPORT_PARAMETERS = [
     OpenApiParameter(
         "group_by",
-        OpenApiTypes.STR,
+        {"type": "string", "pattern": f"^(?:{GROUP_BY_KEY}(?:,{GROUP_BY_KEY})?)?$"},
         description="One or two of " + ", ".join(reports.KEYS) + ", comma-separated; none "
         "gives the overall figures with empty rows.",
     ),
@@ -129,7 +132,7 @@ def filter_parameters(filterset_class) -> list[OpenApiParameter]:
     parameters=[*REPORT_PARAMETERS, *filter_parameters(ReportPledgeFilter)],
     responses={
         200: OpenApiResponse(REPORT_SCHEMA, description="JSON, or CSV with format=csv."),
-        400: OpenApiResponse(description="A bad parameter, named."),
+        **LIST_ERRORS,
     },
 )
 class ReportTotalsView(APIView):
@@ -142,7 +145,11 @@ class ReportTotalsView(APIView):
     def perform_content_negotiation(self, request, force=False):
         # ``format`` is a report parameter: an unknown one is answered by a 400 naming it
         # (with the other bad parameters), not by DRF's 404.
-        if request.query_params.get("format") not in (None, *reports.FORMATS):
+        # Only a report (GET) is ever CSV: OPTIONS describes the view in JSON.
+        if request.method not in ("GET", "HEAD") or request.query_params.get("format") not in (
+            None,
+            *reports.FORMATS,
+        ):
             return (JSONRenderer(), JSONRenderer.media_type)
         return super().perform_content_negotiation(request, force)
 

@@ -7,6 +7,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
+from pledges.choices import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from pledges.codes import country_codes, currency_codes
+
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
@@ -17,7 +20,7 @@ ERROR_DESCRIPTIONS = {
     "objects for items and sources).",
     401: "No credentials: send `Authorization: Token <key>`.",
     403: "Authenticated, but without the permission for this.",
-    404: "Not found.",
+    404: "Not found: an unknown id, or a page past the last one.",
     409: "Still referred to by other records (e.g. a package with components).",
     412: "If-Match does not match the current ETag: nothing was changed.",
     413: "Request body too large.",
@@ -36,7 +39,9 @@ def errors(*codes: int) -> dict:
     }
 
 
-READ_ERRORS = errors(400, 401, 403, 429)
+# Reads are public unless API_READS_REQUIRE_LOGIN (then 401 without credentials).
+READ_ERRORS = errors(401, 404, 429)
+LIST_ERRORS = errors(400, 401, 404, 429)
 WRITE_ERRORS = errors(400, 401, 403, 413, 415, 429)
 
 
@@ -63,3 +68,59 @@ class NestedOnReadFieldExtension(OpenApiSerializerFieldExtension):
         if direction == "request":
             return build_basic_type(OpenApiTypes.INT)
         return auto_schema.resolve_serializer(self.target.brief_serializer, direction).ref
+
+
+# --- constraints the validators enforce, stated in the schema (SPEC §10) ------------------
+
+WHOLE_DIGITS = AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES
+# A positive amount of at most WHOLE_DIGITS digits before the point and two after it.
+POSITIVE_AMOUNT = (
+    rf"^(?:[1-9][0-9]{{0,{WHOLE_DIGITS - 1}}}(?:\.[0-9]{{1,{AMOUNT_DECIMAL_PLACES}}})?"
+    rf"|0?\.(?:0[1-9]|[1-9][0-9]?))$"
+)
+
+
+def _codes(codes) -> dict:
+    return {"type": "string", "enum": sorted(codes())}
+
+
+# What a request may hold, by property or query parameter name: the model validators check the
+# same (ISO codes from pycountry, positive amounts, http(s) sources). Codes are accepted in any
+# letter case; the lists give the upper-case form that answers carry.
+REQUEST_CONSTRAINTS = {
+    "currency": lambda: _codes(currency_codes),
+    "pledge_currency": lambda: _codes(currency_codes),
+    "recipient": lambda: _codes(country_codes),
+    "iso2": lambda: _codes(country_codes),
+    "amount": lambda: {"pattern": POSITIVE_AMOUNT},
+    "url": lambda: {"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"},
+}
+
+
+def _constrain(schema: dict, name: str) -> None:
+    if name not in REQUEST_CONSTRAINTS or "$ref" in schema:
+        return
+    extra = REQUEST_CONSTRAINTS[name]()
+    if "enum" in extra:
+        # A blank or null value, where allowed, stays allowed.
+        extra["enum"] += [""] * (schema.get("minLength", 0) == 0 and "maxLength" in schema)
+        if schema.get("nullable"):
+            extra["enum"].append(None)
+        schema.pop("maxLength", None)
+        schema.pop("minLength", None)
+    schema.update(extra)
+
+
+def stated_constraints(result, generator, request, public):
+    """drf-spectacular post-processing hook: request bodies and query parameters state the
+    constraints of ``REQUEST_CONSTRAINTS`` (answers are described as they are)."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            for field, schema in component.get("properties", {}).items():
+                _constrain(schema, field)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query":
+                    _constrain(parameter["schema"], parameter["name"])
+    return result
