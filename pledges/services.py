@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from .conversion import RateTable
 from .models import (
@@ -188,7 +189,8 @@ def recompute_derived_values(*, batch_size: int = 2000) -> int:
     """Recompute every pledge's total and EUR value after the rates changed.
 
     Returns how many pledges changed. A change of rates is not an editorial change: no history
-    row is written and the version stays as it is.
+    row is written. But the representation changed, so each changed pledge's version (its
+    ETag) is advanced, in the database so that no concurrent writer's increment is lost.
     """
     rates = RateTable.from_db()
     changed = 0
@@ -208,12 +210,13 @@ def recompute_derived_values(*, batch_size: int = 2000) -> int:
             before = tuple(getattr(pledge, field) for field in DERIVED_FIELDS)
             pledge.refresh_derived(rates)
             if tuple(getattr(pledge, field) for field in DERIVED_FIELDS) != before:
+                pledge.version = F("version") + 1
                 batch.append(pledge)
             if len(batch) >= batch_size:
-                Pledge.objects.bulk_update(batch, DERIVED_FIELDS)
+                Pledge.objects.bulk_update(batch, [*DERIVED_FIELDS, "version"])
                 changed += len(batch)
                 batch = []
         if batch:
-            Pledge.objects.bulk_update(batch, DERIVED_FIELDS)
+            Pledge.objects.bulk_update(batch, [*DERIVED_FIELDS, "version"])
             changed += len(batch)
     return changed
