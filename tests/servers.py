@@ -16,7 +16,7 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_database_url() -> str:
+def database_url() -> str:
     """DATABASE_URL of the database the tests run on (pytest-django's test database)."""
     db = connection.settings_dict
     if connection.vendor == "sqlite":
@@ -51,7 +51,7 @@ def gunicorn(env: dict[str, str]) -> Iterator[str]:
     port = free_port()
     environment = {
         **os.environ,
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": database_url(),
         "CONN_MAX_AGE": "0",
         **env,
     }
