@@ -4,6 +4,8 @@ DATABASE_URL   sqlite:///db.sqlite3 by default; postgres://user@host:5432/name f
 SECRET_KEY     required when DEBUG is off
 DEBUG          "1"/"true" for local development (default off)
 ALLOWED_HOSTS  comma-separated host names
+HTTPS          "0" serves plain http (no https redirect, no secure-only cookies, no HSTS);
+               default on unless DEBUG, with TLS ended by a reverse proxy in front
 API_READS_REQUIRE_LOGIN   "1" makes API reads need an authenticated user (default: public)
 API_ANON_THROTTLE_RATE    requests per client for anonymous API use (default 300/minute)
 API_NUM_PROXIES           reverse proxies in front of the app, for throttling by client address
@@ -164,13 +166,19 @@ CACHES = {
 # Oversized bodies are refused (413) before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", "2097152"))
 
+# Served over https unless DEBUG: TLS ends at a reverse proxy in front of gunicorn, which says
+# so in X-Forwarded-Proto. HTTPS=0 serves plain http on purpose (the local docker-compose run on
+# http://localhost): no redirect, cookies not marked secure-only, no HSTS.
+HTTPS = env_bool("HTTPS", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS
+if not HTTPS:
+    # What check --deploy asks for is what HTTPS=1 gives; plain http was chosen explicitly.
+    SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008", "security.W012", "security.W016"]
 
 # Exchange rates older than this many days before a pledge's date are not used (SPEC §3).
 EXCHANGE_RATE_MAX_AGE_DAYS = 7
