@@ -2,9 +2,11 @@
 the admin (forms, list filters, search, import preview). Each is tried with format directives
 and answers with the text quoted as it was given, nothing written."""
 
+import io
 import json
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from pledges.importing import import_file
@@ -74,3 +76,16 @@ def test_admin_form_fields(client, editor):
             assert response.status_code == 200, (field, text)
             assert field in response.context["adminform"].form.errors, (field, text)
     assert not Pledge.objects.exists()
+
+
+def test_command_line_filters_and_options(reference_only):
+    for text in FORMAT_TEXTS:
+        for command, option in (
+            ("export_pledges", ["--filter", f"currency={text}"]),
+            ("export_pledges", ["--filter", f"recipient={text}"]),
+            ("pledge_report", ["--currency", text]),
+            ("pledge_report", ["--group-by", text]),
+        ):
+            with pytest.raises(CommandError) as refused:
+                call_command(command, *option, stdout=io.StringIO())
+            assert option[-1].split("=")[-1].upper() in str(refused.value).upper(), refused.value
