@@ -16,8 +16,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from pledges import conversion
 from pledges.codes import normalise_code
+from pledges.filters import CurrencyCodeFilter, PledgeFilter
 from pledges.history import pledge_history
 from pledges.models import (
     Category,
@@ -29,7 +29,6 @@ from pledges.models import (
 )
 
 from .exceptions import PreconditionFailed
-from .filters import CurrencyCodeFilter, PledgeFilter
 from .permissions import PledgePermission
 from .schema import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, errors, paginated
 from .serializers import (
@@ -273,7 +272,7 @@ class ExchangeRateViewSet(QueryGuardMixin, viewsets.GenericViewSet):
         query = RateQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         code, on_date = query.validated_data["currency"], query.validated_data["date"]
-        rate = conversion.rate_for(code, on_date)
+        rate = ExchangeRate.objects.rate_for(code, on_date)
         if rate is None:
             raise NotFound(
                 f"No ECB rate for {code} on {on_date.isoformat()} or in the "
