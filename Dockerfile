@@ -1,9 +1,9 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
-COPY pyproject.toml /app/
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install --no-cache-dir -r /tmp/requirements.txt
+# Every package, transitive ones too, at the version and with the hashes of the lock file.
+COPY requirements/base.txt /app/requirements/base.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements/base.txt
 COPY . /app
 # collectstatic needs a key at build time only; the real one comes from the environment.
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input

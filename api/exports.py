@@ -1,7 +1,6 @@
 """Streaming CSV export of pledges, in the import layout (``pledges.spreadsheet``)."""
 
 from django.http import StreamingHttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.generics import GenericAPIView
@@ -9,6 +8,9 @@ from rest_framework.generics import GenericAPIView
 from pledges.filters import PledgeFilter
 from pledges.models import Pledge
 from pledges.spreadsheet import csv_lines, export_queryset, iter_rows
+
+from .backends import FilterBackend
+from .schema import errors
 
 
 class PledgeCsvExportView(GenericAPIView):
@@ -20,7 +22,7 @@ class PledgeCsvExportView(GenericAPIView):
     """
 
     queryset = Pledge.objects.all()
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = PledgeFilter
     pagination_class = None
 
@@ -35,7 +37,7 @@ class PledgeCsvExportView(GenericAPIView):
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR, description="CSV in the import/export column layout."
             ),
-            400: OpenApiResponse(OpenApiTypes.OBJECT, description="A filter is invalid."),
+            **errors(400, 401, 429),
         },
     )
     def get(self, request, *args, **kwargs):

@@ -23,6 +23,7 @@ from pledges.filters import ReportPledgeFilter
 from pledges.models import Pledge
 
 from .caching import cached_answer
+from .schema import LIST_ERRORS
 
 
 class ReportCSVRenderer(BaseRenderer):
@@ -76,10 +77,12 @@ REPORT_SCHEMA = inline_serializer(
     },
 )
 
+GROUP_BY_KEY = "(?:" + "|".join(reports.KEYS) + ")"
+
 REPORT_PARAMETERS = [
     OpenApiParameter(
         "group_by",
-        OpenApiTypes.STR,
+        {"type": "string", "pattern": f"^(?:{GROUP_BY_KEY}(?:,{GROUP_BY_KEY})?)?$"},
         description="One or two of " + ", ".join(reports.KEYS) + ", comma-separated; none "
         "gives the overall figures with empty rows.",
     ),
@@ -105,7 +108,7 @@ REPORT_PARAMETERS = [
     parameters=REPORT_PARAMETERS,
     responses={
         200: OpenApiResponse(REPORT_SCHEMA, description="JSON, or CSV with format=csv."),
-        400: OpenApiResponse(description="A bad parameter, named."),
+        **LIST_ERRORS,
     },
 )
 class ReportTotalsView(APIView):
@@ -122,7 +125,11 @@ class ReportTotalsView(APIView):
     def perform_content_negotiation(self, request, force=False):
         # ``format`` is a report parameter: an unknown one is answered by a 400 naming it
         # (with the other bad parameters), not by DRF's 404.
-        if request.query_params.get("format") not in (None, *reports.FORMATS):
+        # Only a report (GET) is ever CSV: OPTIONS describes the view in JSON.
+        if request.method not in ("GET", "HEAD") or request.query_params.get("format") not in (
+            None,
+            *reports.FORMATS,
+        ):
             return (JSONRenderer(), JSONRenderer.media_type)
         return super().perform_content_negotiation(request, force)
 

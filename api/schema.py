@@ -7,6 +7,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
+from pledges.choices import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
@@ -17,7 +19,7 @@ ERROR_DESCRIPTIONS = {
     "objects for items and sources).",
     401: "No credentials: send `Authorization: Token <key>`.",
     403: "Authenticated, but without the permission for this.",
-    404: "Not found.",
+    404: "Not found: an unknown id, or a page past the last one.",
     409: "Still referred to by other records (e.g. a package with components).",
     412: "If-Match does not match the current ETag: nothing was changed.",
     413: "Request body too large.",
@@ -36,7 +38,9 @@ def errors(*codes: int) -> dict:
     }
 
 
-READ_ERRORS = errors(400, 401, 403, 429)
+# Reads are public unless API_READS_REQUIRE_LOGIN (then 401 without credentials).
+READ_ERRORS = errors(401, 404, 429)
+LIST_ERRORS = errors(400, 401, 404, 429)
 WRITE_ERRORS = errors(400, 401, 403, 413, 415, 429)
 
 
@@ -63,3 +67,45 @@ class NestedOnReadFieldExtension(OpenApiSerializerFieldExtension):
         if direction == "request":
             return build_basic_type(OpenApiTypes.INT)
         return auto_schema.resolve_serializer(self.target.brief_serializer, direction).ref
+
+
+# --- constraints the validators enforce, stated in the schema (SPEC §10) ------------------
+
+WHOLE_DIGITS = AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES
+# A positive amount of at most WHOLE_DIGITS digits before the point and two after it.
+POSITIVE_AMOUNT = (
+    rf"^(?:[1-9][0-9]{{0,{WHOLE_DIGITS - 1}}}(?:\.[0-9]{{1,{AMOUNT_DECIMAL_PLACES}}})?"
+    rf"|0?\.(?:0[1-9]|[1-9][0-9]?))$"
+)
+
+
+# What a request may hold, by property or query parameter name; the model validators check the
+# same. ISO codes are accepted in any letter case, and must be codes that pycountry knows.
+CODE_LETTERS = {"currency": 3, "pledge_currency": 3, "recipient": 2, "iso2": 2}
+PATTERNS = {"amount": POSITIVE_AMOUNT, "url": "^[Hh][Tt][Tt][Pp][Ss]?://"}
+
+
+def _constrain(schema: dict, name: str) -> None:
+    if "$ref" in schema:
+        return
+    if name in CODE_LETTERS:
+        code = f"[A-Za-z]{{{CODE_LETTERS[name]}}}"
+        blank_allowed = "maxLength" in schema and schema.get("minLength", 0) == 0
+        schema["pattern"] = f"^(?:{code})?$" if blank_allowed else f"^{code}$"
+    elif name in PATTERNS:
+        schema["pattern"] = PATTERNS[name]
+
+
+def stated_constraints(result, generator, request, public):
+    """drf-spectacular post-processing hook: request bodies and query parameters state the
+    constraints above (answers are described as they are)."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            for field, schema in component.get("properties", {}).items():
+                _constrain(schema, field)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query":
+                    _constrain(parameter["schema"], parameter["name"])
+    return result

@@ -16,16 +16,23 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from pledges.codes import is_currency, normalise_code
+from pledges.codes import normalise_code
 from pledges.filters import CurrencyCodeFilter, PledgeFilter
 from pledges.history import pledge_history
-from pledges.models import Category, Donor, Event, ExchangeRate, Pledge
+from pledges.models import (
+    Category,
+    Donor,
+    Event,
+    ExchangeRate,
+    Pledge,
+    validate_currency_code,
+)
 from pledges.services import delete_pledge
 
 from .caching import CachedListMixin, cached_answer
 from .exceptions import PreconditionFailed
 from .permissions import PledgePermission
-from .schema import READ_ERRORS, WRITE_ERRORS, errors, paginated
+from .schema import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, errors, paginated
 from .serializers import (
     CategorySerializer,
     DonorSerializer,
@@ -54,10 +61,10 @@ def crud_schema(resource: str, serializer):
     """Documented answers of a model resource, errors included."""
     return extend_schema_view(
         list=extend_schema(
-            summary=f"List {resource}", responses={200: serializer(many=True), **READ_ERRORS}
+            summary=f"List {resource}", responses={200: serializer(many=True), **LIST_ERRORS}
         ),
         retrieve=extend_schema(
-            summary=f"One of the {resource}", responses={200: serializer, **errors(404)}
+            summary=f"One of the {resource}", responses={200: serializer, **READ_ERRORS}
         ),
         create=extend_schema(
             summary=f"Add to {resource}", responses={201: serializer, **WRITE_ERRORS}
@@ -127,10 +134,10 @@ ETAG = OpenApiParameter(
 
 @extend_schema_view(
     list=extend_schema(
-        summary="List pledges", responses={200: PledgeSerializer(many=True), **READ_ERRORS}
+        summary="List pledges", responses={200: PledgeSerializer(many=True), **LIST_ERRORS}
     ),
     retrieve=extend_schema(
-        summary="One pledge", parameters=[ETAG], responses={200: PledgeSerializer, **errors(404)}
+        summary="One pledge", parameters=[ETAG], responses={200: PledgeSerializer, **READ_ERRORS}
     ),
     create=extend_schema(
         summary="Add a pledge with its items and sources",
@@ -198,7 +205,7 @@ class PledgeViewSet(QueryGuardMixin, CachedListMixin, viewsets.ModelViewSet):
         summary="Every version of a pledge, newest first",
         description="Date, user, type (created, changed, deleted) and the changed fields with "
         "old and new values. Still answers after the pledge is deleted.",
-        responses={200: HistoryEntrySerializer(many=True), **errors(404)},
+        responses={200: HistoryEntrySerializer(many=True), **LIST_ERRORS},
         filters=False,
     )
     @action(detail=True, methods=["get"], filter_backends=[])
@@ -226,8 +233,7 @@ class RateQuerySerializer(serializers.Serializer):
 
     def validate_currency(self, value):
         code = normalise_code(value)
-        if not is_currency(code):
-            raise serializers.ValidationError(f"{code} is not an ISO 4217 currency code.")
+        validate_currency_code(code)
         return code
 
 
@@ -252,8 +258,7 @@ class RateQuerySerializer(serializers.Serializer):
                 resource_type_field_name=None,
                 many=False,  # a page object or a single rate: not wrapped in another page
             ),
-            **READ_ERRORS,
-            **errors(404),
+            **LIST_ERRORS,
         },
     )
 )

@@ -5,11 +5,14 @@ DATABASE_REPLICA_URL  a streaming replica of DATABASE_URL: reads go there (confi
 SECRET_KEY     required when DEBUG is off
 DEBUG          "1"/"true" for local development (default off)
 ALLOWED_HOSTS  comma-separated host names
+HTTPS          "0" serves plain http (no https redirect, no secure-only cookies, no HSTS);
+               default on unless DEBUG, with TLS ended by a reverse proxy in front
 API_READS_REQUIRE_LOGIN   "1" makes API reads need an authenticated user (default: public)
 API_ANON_THROTTLE_RATE    requests per client for anonymous API use (default 300/minute)
 API_NUM_PROXIES           reverse proxies in front of the app, for throttling by client address
-REDIS_URL      redis://host:6379/0: the cache shared by every web process (throttling, answers);
-               without it, each process's local memory
+REDIS_URL      redis://host:6379/0 puts the cache (throttle counts, cached reports) in Redis,
+               shared by every web process; without it each process has its own memory cache
+CACHE_KEY_PREFIX          prefix of this site's cache keys (for several sites on one Redis)
 """
 
 import os
@@ -120,16 +123,6 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
-# Throttle counts and cached answers (api/caching.py), shared through Redis when it is set.
-REDIS_URL = os.environ.get("REDIS_URL", "")
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
-
 # Reads on a streaming replica, writes (and the reads of a request that writes) on the primary.
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
@@ -172,16 +165,34 @@ STORAGES = {
     },
 }
 
+# Shared state: with REDIS_URL every web process counts throttles and caches answers
+# (api/caching.py) in the same Redis, through Django's own backend; without it, in its own memory.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+    | {"KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "")}
+}
+
 # Oversized bodies are refused (413) before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", "2097152"))
 
+# Served over https unless DEBUG: TLS ends at a reverse proxy in front of gunicorn, which says
+# so in X-Forwarded-Proto. HTTPS=0 serves plain http on purpose (the local docker-compose run on
+# http://localhost): no redirect, cookies not marked secure-only, no HSTS.
+HTTPS = env_bool("HTTPS", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS
+if not HTTPS:
+    # What check --deploy asks for is what HTTPS=1 gives; plain http was chosen explicitly.
+    SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008", "security.W012", "security.W016"]
 
 # Exchange rates older than this many days before a pledge's date are not used (SPEC §3).
 EXCHANGE_RATE_MAX_AGE_DAYS = 7
@@ -202,7 +213,7 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": int(os.environ.get("API_NUM_PROXIES", "0")),
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["api.backends.FilterBackend"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -227,6 +238,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.stated_constraints",
+    ],
 }
 
 LOGGING = {

@@ -9,22 +9,29 @@ from django.db.models import F, Q
 
 from . import search
 from .choices import PledgeStatus
-from .codes import is_country, is_currency, normalise_code
-from .models import Category, Donor, Event, Pledge
+from .codes import normalise_code
+from .models import (
+    Category,
+    Donor,
+    Event,
+    Pledge,
+    validate_country_code,
+    validate_currency_code,
+)
 
 
 class CodeField(forms.CharField):
-    """An ISO code in any letter case, cleaned to upper case and checked by ``is_valid``."""
+    """An ISO code in any letter case, cleaned to upper case and checked by the model's own
+    validator (whose message takes the value as a parameter, never as part of its text)."""
 
-    def __init__(self, *args, is_valid, kind: str, **kwargs):
-        self.is_valid = is_valid
-        self.kind = kind
+    def __init__(self, *args, validator, **kwargs):
+        self.code_validator = validator
         super().__init__(*args, **kwargs)
 
     def clean(self, value):
         value = normalise_code(super().clean(value))
-        if value and not self.is_valid(value):
-            raise ValidationError(f"{value} is not {self.kind}.", code="invalid")
+        if value:
+            self.code_validator(value)
         return value
 
 
@@ -33,16 +40,14 @@ class CurrencyCodeFilter(django_filters.CharFilter):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("field_name", "currency")
-        super().__init__(*args, is_valid=is_currency, kind="an ISO 4217 currency code", **kwargs)
+        super().__init__(*args, validator=validate_currency_code, **kwargs)
 
 
 class CountryCodeFilter(django_filters.CharFilter):
     field_class = CodeField
 
     def __init__(self, *args, **kwargs):
-        super().__init__(
-            *args, is_valid=is_country, kind="an ISO 3166-1 alpha-2 country code", **kwargs
-        )
+        super().__init__(*args, validator=validate_country_code, **kwargs)
 
 
 class IdMultipleChoiceField(forms.ModelMultipleChoiceField):

@@ -72,7 +72,10 @@ class PledgeResource(resources.ModelResource):
             result.increment_row_result_total(row_result)
         errors_by_row = defaultdict(lambda: defaultdict(list))
         for error in report.errors:
-            errors_by_row[error.row][error.column].append(error.message)
+            # The message quotes the file's cells: a parameter, never the template.
+            errors_by_row[error.row][error.column].append(
+                ValidationError("%(message)s", params={"message": error.message})
+            )
         values_by_row = {outcome.row: outcome.values for outcome in report.rows}
         for number, errors in sorted(errors_by_row.items()):
             result.append_invalid_row(

@@ -281,7 +281,8 @@ def recompute_derived_values(*, pledges=None, batch_size: int = 2000) -> int:
     ``pledges``) after the rates changed.
 
     Returns how many pledges changed. A change of rates is not an editorial change: no history
-    row is written and the version stays as it is.
+    row is written. But the representation changed, so each changed pledge's version (its
+    ETag) is advanced, in the database so that no concurrent writer's increment is lost.
     """
     rates = ExchangeRate.objects.table()
     changed: list[int] = []
@@ -311,6 +312,10 @@ def recompute_derived_values(*, pledges=None, batch_size: int = 2000) -> int:
                 Pledge.objects.bulk_update(batch, fields)
                 batch = []
         Pledge.objects.bulk_update(batch, fields)
+        for start in range(0, len(changed), batch_size):
+            Pledge.objects.filter(pk__in=changed[start : start + batch_size]).update(
+                version=F("version") + 1
+            )
         # Packages are given their own values above: their components are subtracted again.
         if pledges is None:
             refresh_packages()
