@@ -23,7 +23,7 @@ from pledges.models import Category, Donor, Event, ExchangeRate, Pledge
 
 from .exceptions import PreconditionFailed
 from .filters import CurrencyCodeFilter, PledgeFilter
-from .permissions import PledgePermission
+from .permissions import PledgePermission, may_see_editors
 from .schema import READ_ERRORS, WRITE_ERRORS, errors, paginated
 from .serializers import (
     CategorySerializer,
@@ -192,8 +192,10 @@ class PledgeViewSet(QueryGuardMixin, viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Every version of a pledge, newest first",
-        description="Date, user, type (created, changed, deleted) and the changed fields with "
-        "old and new values. Still answers after the pledge is deleted.",
+        description="Date, type (created, changed, deleted) and the changed fields with old and "
+        "new values. Still answers after the pledge is deleted. Who made each change (`user`) "
+        "is shown only to signed-in users with permission to view pledges; for everyone else "
+        "it is null.",
         responses={200: HistoryEntrySerializer(many=True), **errors(404)},
         filters=False,
     )
@@ -202,6 +204,8 @@ class PledgeViewSet(QueryGuardMixin, viewsets.ModelViewSet):
         versions = pledge_history(int(pk))
         if not versions:
             raise NotFound("No pledge with this id has ever existed.")
+        if not may_see_editors(request.user):
+            versions = [{**version, "user": None} for version in versions]
         page = self.paginate_queryset(versions)
         return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
 

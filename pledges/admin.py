@@ -1,12 +1,15 @@
+from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponse
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from .choices import AmountBasis
+from .forms import PledgeImportForm
 from .models import (
     BOOKKEEPING_FIELDS,
     DERIVED_FIELDS,
@@ -19,7 +22,11 @@ from .models import (
     Source,
     validate_source_count,
 )
+from .permissions import may_edit, may_import
 from .resources import PledgeResource
+
+# Form fields beside the file in an import request (the CSRF token, the format).
+IMPORT_FORM_ALLOWANCE = 64 * 1024
 
 
 @admin.register(Donor)
@@ -137,6 +144,7 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
     # Import and export in the layout of manage.py import_pledges / export_pledges.
     resource_classes = [PledgeResource]
     formats = [CSV, XLSX]
+    import_form_class = PledgeImportForm
     list_display = [
         "title",
         "donor",
@@ -217,3 +225,31 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
         editable = {"status"}
         every_field = [field.name for field in Pledge._meta.fields if field.editable]
         return [*self.readonly_fields, *(name for name in every_field if name not in editable)]
+
+    # Import adds pledges and rewrites any other through its reference: both permissions.
+    def has_import_permission(self, request):
+        return may_import(request.user)
+
+    def import_action(self, request, **kwargs):
+        # Refused before the body is read: an oversized upload is never written to disk.
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        limit = settings.IMPORT_MAX_FILE_SIZE
+        if length.isdigit() and int(length) > limit + IMPORT_FORM_ALLOWANCE:
+            if not self.has_import_permission(request):
+                raise PermissionDenied
+            return HttpResponse(
+                f"The upload is too large: files of at most {limit:,} bytes can be imported.",
+                status=413,
+                content_type="text/plain; charset=utf-8",
+            )
+        return super().import_action(request, **kwargs)
+
+    # Reverting restores every field of an earlier version: only for those who may change
+    # every field, not for reviewers (status only) or view-only staff.
+    def revert_disabled(self, request, obj=None):
+        return not may_edit(request.user) or super().revert_disabled(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not may_edit(request.user):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)

@@ -42,6 +42,7 @@ from .models import (
     PledgeItem,
     Source,
 )
+from .permissions import check_may_import
 from .services import PledgeValidationError, PledgeWrite, validate_pledge
 from .spreadsheet import (
     COLUMNS,
@@ -174,8 +175,10 @@ def import_table(
 ) -> ImportReport:
     """Import rows of text (the first is the header).
 
-    ``progress`` is a tqdm bar (or anything with ``reset(total=)`` and ``update(n)``).
+    ``progress`` is a tqdm bar (or anything with ``reset(total=)`` and ``update(n)``). With a
+    ``user``, the import is refused (PermissionDenied) unless they may add and change pledges.
     """
+    check_may_import(user)
     report = ImportReport(dry_run=dry_run)
     rows = _table_rows(table, report)
     if report.errors:
