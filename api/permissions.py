@@ -54,7 +54,11 @@ class PledgePermission(ReadOrModelPermission):
     """Adds the reviewers' right to change only the status of a pledge with PATCH."""
 
     def has_permission(self, request, view):
-        if request.method != "PATCH" or not request.user.is_authenticated:
+        if (
+            request.method != "PATCH"
+            or not request.user.is_authenticated
+            or not answers(request, view)
+        ):
             return super().has_permission(request, view)
         if request.user.has_perm("pledges.change_pledge"):
             return True
