@@ -291,22 +291,24 @@ def check_archive(file) -> None:
 
 
 def read_xlsx(data: bytes) -> list[list[str]]:
-    """Rows of the first sheet of an XLSX workbook, as text (its archive checked first)."""
+    """Rows of the first sheet of an XLSX workbook, as text (its archive checked first; the
+    XML parsed by defusedxml, which refuses entity definitions)."""
     from openpyxl import load_workbook
 
     check_archive(io.BytesIO(data))
+    workbook = None
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a damaged file
-        raise SpreadsheetError(f"The file is not a readable XLSX workbook ({error}).") from error
-    try:
         sheet = workbook.worksheets[0]
         return [
             [restore(cell_text(value)) for value in row]
             for row in sheet.iter_rows(values_only=True)
         ]
+    except Exception as error:  # openpyxl and defusedxml raise many kinds for a bad file
+        raise SpreadsheetError(f"The file is not a readable XLSX workbook ({error}).") from error
     finally:
-        workbook.close()
+        if workbook is not None:
+            workbook.close()
 
 
 def read_rows(data: bytes, file_format: str) -> list[list[str]]:
