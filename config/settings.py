@@ -249,7 +249,7 @@ API_SCOPED_THROTTLE_RATES = {
 # The streaming CSV export of pledges: anonymous clients get at most this many rows (more
 # matching rows: 401, sign in or narrow the filters); signed-in users get every row.
 API_ANON_EXPORT_MAX_ROWS = int(os.environ.get("API_ANON_EXPORT_MAX_ROWS", "10000"))
-# A JSON body nested deeper than this is refused (400) before anything reads it.
+# A JSON body nested deeper than this is refused (400) before validation walks it.
 API_JSON_MAX_DEPTH = int(os.environ.get("API_JSON_MAX_DEPTH", "32"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
