@@ -102,8 +102,10 @@ def test_the_command_refuses_a_bomb(settings, tmp_path):
     settings.IMPORT_MAX_UNCOMPRESSED_SIZE = 20 * MB
     path = tmp_path / "bomb.xlsx"
     path.write_bytes(zip_bomb())
+    errors = io.StringIO()
     with pytest.raises(CommandError):
-        call_command("import_pledges", str(path), verbosity=0)
+        call_command("import_pledges", str(path), verbosity=0, stderr=errors)
+    assert "would unpack to 52,428,8" in errors.getvalue()
 
 
 def test_the_admin_refuses_a_bomb(settings, admin_client):  # noqa: F811
