@@ -9,10 +9,10 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.generics import GenericAPIView
 from rest_framework.settings import api_settings
 
+from pledges.filters import PledgeFilter
 from pledges.models import Pledge
 from pledges.spreadsheet import csv_lines, export_queryset, iter_rows
 
-from .filters import PledgeFilter
 from .schema import errors
 from .throttling import ExportThrottle
 
