@@ -20,6 +20,7 @@ from pledges import reports, selectors
 from pledges.filters import ReportPledgeFilter
 from pledges.models import Pledge
 
+from .caching import cached_answer
 from .throttling import ReportThrottle
 
 
@@ -129,11 +130,14 @@ class ReportTotalsView(APIView):
         return response
 
     def get(self, request):
+        response = cached_answer(request, lambda: self.answer(request))
+        if request.accepted_renderer.format == "csv":
+            response["Content-Disposition"] = 'attachment; filename="pledge-totals.csv"'
+        return response
+
+    def answer(self, request):
         try:
             report, _ = selectors.pledge_report(request.query_params, request=request)
         except selectors.ParameterError as error:
             raise ValidationError(error.errors) from error
-        response = Response(reports.report_data(report))
-        if request.accepted_renderer.format == "csv":
-            response["Content-Disposition"] = 'attachment; filename="pledge-totals.csv"'
-        return response
+        return Response(reports.report_data(report))
