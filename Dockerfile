@@ -10,4 +10,5 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input
 RUN useradd --create-home app
 USER app
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --no-input && gunicorn config.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --access-logfile -"]
+# Worker class, threads and timeout: gunicorn.conf.py (long CSV exports stream whole).
+CMD ["sh", "-c", "python manage.py migrate --no-input && gunicorn -c gunicorn.conf.py config.wsgi:application"]

@@ -1,8 +1,5 @@
 """``GET /api/v1/reports/totals/`` (SPEC §5): HTTP around ``pledges.reports``."""
 
-import csv
-import io
-
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +13,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from pledges import reports, selectors
@@ -24,22 +22,19 @@ from pledges.models import Pledge
 
 from .caching import cached_answer
 from .schema import LIST_ERRORS
+from .throttling import ReportThrottle
 
 
 class ReportCSVRenderer(BaseRenderer):
-    """A report as CSV: one column per key (names, not ids), then the figures."""
+    """A report as CSV: one column per key (names, not ids), then the figures; cells that a
+    spreadsheet would run as formulas are neutralised."""
 
     media_type = "text/csv"
     format = "csv"
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        header, rows = reports.table(data)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return buffer.getvalue().encode(self.charset)
+        return reports.csv_text(data).encode(self.charset)
 
 
 FIGURE_FIELDS = {
@@ -115,6 +110,7 @@ class ReportTotalsView(APIView):
     """Totals by up to two keys, converted into one currency, without double counting."""
 
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, ReportCSVRenderer]
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, ReportThrottle]
     # For the schema only: ``selectors.pledge_report`` applies the filterset itself.
     queryset = Pledge.objects.none()
     filter_backends = [DjangoFilterBackend]

@@ -285,7 +285,11 @@ class HistoryChangeSerializer(serializers.Serializer):
 class HistoryEntrySerializer(serializers.Serializer):
     history_id = serializers.IntegerField()
     date = serializers.DateTimeField()
-    user = serializers.CharField(allow_null=True, help_text="Username, null when unknown.")
+    user = serializers.CharField(
+        allow_null=True,
+        help_text="Username of who made the change: only for signed-in users with permission "
+        "to view pledges; null for everyone else, and when unknown.",
+    )
     type = serializers.ChoiceField(choices=["created", "changed", "deleted"])
     changes = HistoryChangeSerializer(
         many=True, help_text="Fields that differ from the previous version, old and new values."

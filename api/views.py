@@ -31,7 +31,7 @@ from pledges.services import delete_pledge
 
 from .caching import CachedListMixin, cached_answer
 from .exceptions import PreconditionFailed
-from .permissions import PledgePermission
+from .permissions import PledgePermission, may_see_editors
 from .schema import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, errors, paginated
 from .serializers import (
     CategorySerializer,
@@ -203,8 +203,10 @@ class PledgeViewSet(QueryGuardMixin, CachedListMixin, viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Every version of a pledge, newest first",
-        description="Date, user, type (created, changed, deleted) and the changed fields with "
-        "old and new values. Still answers after the pledge is deleted.",
+        description="Date, type (created, changed, deleted) and the changed fields with old and "
+        "new values. Still answers after the pledge is deleted. Who made each change (`user`) "
+        "is shown only to signed-in users with permission to view pledges; for everyone else "
+        "it is null.",
         responses={200: HistoryEntrySerializer(many=True), **LIST_ERRORS},
         filters=False,
     )
@@ -213,6 +215,8 @@ class PledgeViewSet(QueryGuardMixin, CachedListMixin, viewsets.ModelViewSet):
         versions = pledge_history(int(pk))
         if not versions:
             raise NotFound("No pledge with this id has ever existed.")
+        if not may_see_editors(request.user):
+            versions = [{**version, "user": None} for version in versions]
         page = self.paginate_queryset(versions)
         return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
 

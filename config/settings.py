@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "import_export",
+    "axes",
+    "csp",
     "pledges",
     "api",
 ]
@@ -75,6 +77,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it answers a locked-out sign-in.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes counts failed sign-ins first; Django's own backend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -180,19 +191,84 @@ CACHES = {
 # Oversized bodies are refused (413) before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", "2097152"))
 
-# Served over https unless DEBUG: TLS ends at a reverse proxy in front of gunicorn, which says
-# so in X-Forwarded-Proto. HTTPS=0 serves plain http on purpose (the local docker-compose run on
-# http://localhost): no redirect, cookies not marked secure-only, no HSTS.
+# django-import-export: exporting needs the view permission (importing is the pledge admin's
+# own rule: add and change).
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+
+# Admin imports: the largest file accepted, and for XLSX (a zip archive) the largest total
+# uncompressed size and number of members, read from the archive's directory before parsing.
+IMPORT_MAX_FILE_SIZE = int(os.environ.get("IMPORT_MAX_FILE_SIZE", str(20 * 1024 * 1024)))
+IMPORT_MAX_UNCOMPRESSED_SIZE = int(
+    os.environ.get("IMPORT_MAX_UNCOMPRESSED_SIZE", str(200 * 1024 * 1024))
+)
+IMPORT_MAX_ARCHIVE_MEMBERS = int(os.environ.get("IMPORT_MAX_ARCHIVE_MEMBERS", "1000"))
+
+# Served over https unless DEBUG: TLS ends at a reverse proxy in front of gunicorn. HTTPS=0
+# serves plain http on purpose (the local docker-compose run on http://localhost): no redirect,
+# cookies not marked secure-only, no HSTS.
 HTTPS = env_bool("HTTPS", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is trusted only behind a proxy that sets it (and drops a client's own).
+if env_bool("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS
-if not HTTPS:
-    # What check --deploy asks for is what HTTPS=1 gives; plain http was chosen explicitly.
-    SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008", "security.W012", "security.W016"]
+# Both bind every subdomain (preload for good, in the browsers' lists): only on request.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
+# check --deploy asks for these; they are off on purpose unless the settings above turn them on
+# (plain http was chosen explicitly with HTTPS=0).
+SILENCED_SYSTEM_CHECKS = [
+    check
+    for check, enabled in (
+        ("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS),
+        ("security.W021", SECURE_HSTS_PRELOAD),
+        ("security.W004", HTTPS),
+        ("security.W008", HTTPS),
+        ("security.W012", HTTPS),
+        ("security.W016", HTTPS),
+    )
+    if not enabled
+]
+
+# Content-Security-Policy (django-csp): everything from the site itself, nothing inline
+# (the templates load their scripts and styles as files); images may be data: URIs, which
+# Swagger UI and the admin use for icons. django-import-export's export page has one inline
+# event handler and two style attributes: exactly those are allowed, by hash.
+CSP_EXPORT_PAGE_ATTRIBUTES = {
+    "script": ["'sha256-wid4zL8fR53ZYy1ljOepzR77Dn6vWUUxuNnnWWBP3I8='"],  # onSelectToggleChange
+    "style": [
+        "'sha256-mHgUAqxc8GPXM/QhzkHrHujcrQTU9fd6ZjWz+icxKcA='",  # padding: 0;
+        "'sha256-+YWRMZ88jMyO7jVlBA52tZADiPobPIUA8LAWee68Fvs='",  # font-weight: bold;
+    ],
+}
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-hashes'", *CSP_EXPORT_PAGE_ATTRIBUTES["script"]],
+        "style-src": ["'self'", "'unsafe-hashes'", *CSP_EXPORT_PAGE_ATTRIBUTES["style"]],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Sign-in attempts to the admin (django-axes): after AXES_FAILURE_LIMIT failures from one
+# client address, that address is locked out (429) for AXES_COOLOFF_MINUTES. Attempts are
+# stored in the database, so every worker sees them.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_ONLY_ADMIN_SITE = True
+AXES_RESET_ON_SUCCESS = True
+# The client address as the API's throttles read it (API_NUM_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
 
 # Exchange rates older than this many days before a pledge's date are not used (SPEC §3).
 EXCHANGE_RATE_MAX_AGE_DAYS = 7
@@ -202,13 +278,28 @@ EXCHANGE_RATE_MAX_AGE_DAYS = 7
 # with a WWW-Authenticate header, not 403.
 API_READS_REQUIRE_LOGIN = env_bool("API_READS_REQUIRE_LOGIN")
 API_ANON_THROTTLE_RATE = os.environ.get("API_ANON_THROTTLE_RATE", "300/minute")
+# The expensive reads have a rate of their own, for every client (signed in or not): counted
+# per user, or per address when anonymous, in the default cache.
+API_SCOPED_THROTTLE_RATES = {
+    "export": os.environ.get("API_EXPORT_THROTTLE_RATE", "10/minute"),
+    "reports": os.environ.get("API_REPORTS_THROTTLE_RATE", "120/minute"),
+    "search": os.environ.get("API_SEARCH_THROTTLE_RATE", "60/minute"),
+}
+# The streaming CSV export of pledges: anonymous clients get at most this many rows (more
+# matching rows: 401, sign in or narrow the filters); signed-in users get every row.
+API_ANON_EXPORT_MAX_ROWS = int(os.environ.get("API_ANON_EXPORT_MAX_ROWS", "10000"))
+# A JSON body nested deeper than this is refused (400) before validation walks it.
+API_JSON_MAX_DEPTH = int(os.environ.get("API_JSON_MAX_DEPTH", "32"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ReadOrModelPermission"],
-    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.AnonymousThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttling.AnonymousThrottle",
+        "api.throttling.SearchThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {"anon": API_ANON_THROTTLE_RATE},
     "NUM_PROXIES": int(os.environ.get("API_NUM_PROXIES", "0")),
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
@@ -242,6 +333,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.stated_constraints",
     ],
+    # The schema and Swagger UI are read like the API (API_READS_REQUIRE_LOGIN).
+    "SERVE_PERMISSIONS": ["api.permissions.ReadOnly"],
 }
 
 LOGGING = {

@@ -1,8 +1,10 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from import_export.admin import ImportExportMixin
@@ -11,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .choices import AmountBasis
 from .codes import country_choices
+from .forms import PledgeImportForm
 from .models import (
     BOOKKEEPING_FIELDS,
     Category,
@@ -23,9 +26,13 @@ from .models import (
     validate_source_count,
 )
 from .package_rules import PackageLookups, check_package_rules
+from .permissions import may_edit, may_import
 from .resources import PledgeResource
 from .services import delete_pledge, rates_changed, store_pledge
 from .value_notes import value_eur_note
+
+# Form fields beside the file in an import request (the CSRF token, the format).
+IMPORT_FORM_ALLOWANCE = 64 * 1024
 
 
 @admin.register(Donor)
@@ -209,6 +216,7 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
     resource_classes = [PledgeResource]
     formats = [CSV, XLSX]
     form = PledgeAdminForm
+    import_form_class = PledgeImportForm
     list_display = [
         "title",
         "donor",
@@ -322,3 +330,31 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
         editable = {"status"}
         every_field = [field.name for field in Pledge._meta.fields if field.editable]
         return [*self.readonly_fields, *(name for name in every_field if name not in editable)]
+
+    # Import adds pledges and rewrites any other through its reference: both permissions.
+    def has_import_permission(self, request):
+        return may_import(request.user)
+
+    def import_action(self, request, **kwargs):
+        # Refused before the body is read: an oversized upload is never written to disk.
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        limit = settings.IMPORT_MAX_FILE_SIZE
+        if length.isdigit() and int(length) > limit + IMPORT_FORM_ALLOWANCE:
+            if not self.has_import_permission(request):
+                raise PermissionDenied
+            return HttpResponse(
+                f"The upload is too large: files of at most {limit:,} bytes can be imported.",
+                status=413,
+                content_type="text/plain; charset=utf-8",
+            )
+        return super().import_action(request, **kwargs)
+
+    # Reverting restores every field of an earlier version: only for those who may change
+    # every field, not for reviewers (status only) or view-only staff.
+    def revert_disabled(self, request, obj=None):
+        return not may_edit(request.user) or super().revert_disabled(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not may_edit(request.user):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)

@@ -44,6 +44,7 @@ from . import conversion, expressions
 from .choices import AmountBasis, PledgeStatus
 from .codes import is_currency, normalise_code
 from .models import ExchangeRate, Pledge
+from .spreadsheet import csv_lines, neutralised
 
 
 class _Year(ExtractYear):
@@ -492,6 +493,13 @@ def report_data(report: Report) -> dict:
         ],
         **figures(report),
     }
+
+
+def csv_text(data: dict) -> str:
+    """A report as CSV (``table``), every cell neutralised against spreadsheet formulas: a
+    donor, category, event or recipient name is text the public may have typed."""
+    header, rows = table(data)
+    return "".join(csv_lines(neutralised([header, *rows]), lineterminator="\n"))
 
 
 def table(data: dict) -> tuple[list[str], list[list]]:

@@ -28,6 +28,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import CharField, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 
@@ -77,6 +78,13 @@ class SpreadsheetError(ValueError):
 def neutralise(text: str) -> str:
     """Stop a spreadsheet from running a cell as a formula; ``restore`` undoes it."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def neutralised(rows: Iterable[list]) -> Iterator[list[str]]:
+    """Rows of any table with every cell as text, neutralised: for every sheet the project
+    writes besides the pledge layout (which ``iter_rows`` neutralises), e.g. reports."""
+    for row in rows:
+        yield [neutralise(_text(cell)) for cell in row]
 
 
 def restore(text: str) -> str:
@@ -172,9 +180,10 @@ class _Echo:
         return value
 
 
-def csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
-    """CSV text line by line, for streaming."""
-    writer = csv.writer(_Echo())
+def csv_lines(rows: Iterable[list[str]], *, lineterminator: str = "\r\n") -> Iterator[str]:
+    """CSV text line by line, for streaming: the project's one CSV writer. The rows given are
+    already neutralised (``iter_rows``, ``neutralised``)."""
+    writer = csv.writer(_Echo(), lineterminator=lineterminator)
     for row in rows:
         yield writer.writerow(row)
 
@@ -253,22 +262,53 @@ def read_csv(data: bytes) -> list[list[str]]:
         raise SpreadsheetError(f"The file is not valid CSV: {error}.") from error
 
 
+def check_archive(file) -> None:
+    """Refuse a zip archive (an XLSX workbook) whose members would unpack to more than
+    ``IMPORT_MAX_UNCOMPRESSED_SIZE`` bytes, or that has more than ``IMPORT_MAX_ARCHIVE_MEMBERS``
+    members, before anything unpacks it: a small file must not exhaust a worker (a zip bomb).
+
+    Only the archive's directory is read. Python's zipfile, which openpyxl reads with, never
+    unpacks a member past the size the directory declares."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise SpreadsheetError(f"The file is not a readable XLSX workbook ({error}).") from error
+    finally:
+        if hasattr(file, "seek"):
+            file.seek(0)
+    if len(members) > settings.IMPORT_MAX_ARCHIVE_MEMBERS:
+        raise SpreadsheetError(
+            f"The workbook has {len(members):,} parts; at most "
+            f"{settings.IMPORT_MAX_ARCHIVE_MEMBERS:,} are accepted."
+        )
+    unpacked = sum(member.file_size for member in members)
+    if unpacked > settings.IMPORT_MAX_UNCOMPRESSED_SIZE:
+        raise SpreadsheetError(
+            f"The workbook would unpack to {unpacked:,} bytes; at most "
+            f"{settings.IMPORT_MAX_UNCOMPRESSED_SIZE:,} are accepted."
+        )
+
+
 def read_xlsx(data: bytes) -> list[list[str]]:
-    """Rows of the first sheet of an XLSX workbook, as text."""
+    """Rows of the first sheet of an XLSX workbook, as text (its archive checked first; the
+    XML parsed by defusedxml, which refuses entity definitions)."""
     from openpyxl import load_workbook
 
+    check_archive(io.BytesIO(data))
+    workbook = None
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a damaged file
-        raise SpreadsheetError(f"The file is not a readable XLSX workbook ({error}).") from error
-    try:
         sheet = workbook.worksheets[0]
         return [
             [restore(cell_text(value)) for value in row]
             for row in sheet.iter_rows(values_only=True)
         ]
+    except Exception as error:  # openpyxl and defusedxml raise many kinds for a bad file
+        raise SpreadsheetError(f"The file is not a readable XLSX workbook ({error}).") from error
     finally:
-        workbook.close()
+        if workbook is not None:
+            workbook.close()
 
 
 def read_rows(data: bytes, file_format: str) -> list[list[str]]:

@@ -1,113 +1,199 @@
-"""The web service of docker-compose.yml, run here under gunicorn with the same environment
-(there is no container engine in the test run): out of the box it serves plain
-http://localhost, and the admin sign-in works there; ``check --deploy`` is clean both that way
-and with HTTPS=1, where http is redirected to https and cookies are secure-only."""
+"""What the image and the production settings let through: .dockerignore keeps secrets and
+databases out, the proxy header and HSTS's reach are opt-in, ``check --deploy`` is clean, and
+gunicorn's workers stream a long export whole."""
 
-import http.cookiejar
 import os
 import re
+import runpy
 import secrets
 import subprocess
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
+from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.servers import ROOT, gunicorn
-
-PASSWORD = "a-long-local-password-1"
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def compose_environment(**given: str) -> dict[str, str]:
-    """The web service's environment, ${NAME:-default} and ${NAME:?} resolved from ``given``."""
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    resolved = {}
-    for name, value in compose["services"]["web"]["environment"].items():
-        resolved[name] = re.sub(
-            r"\$\{(\w+)(?::([-?])([^}]*))?\}",
-            lambda m: given.get(m[1], m[3] if m[2] == "-" else ""),
-            str(value),
-        )
-    return resolved
+def docker_pattern(pattern: str) -> re.Pattern:
+    """A .dockerignore pattern as Docker reads it (moby/patternmatcher): matched against the
+    whole path from the context's root; ``**`` any number of folders, ``*`` and ``?`` within
+    one; a leading / means nothing."""
+    pattern = os.path.normpath(pattern.strip()).lstrip("/")
+    regex, index = "^", 0
+    while index < len(pattern):
+        char = pattern[index]
+        if pattern.startswith("**/", index):
+            regex, index = regex + "(.*/)?", index + 3
+            continue
+        if pattern.startswith("**", index):
+            regex, index = regex + ".*", index + 2
+            continue
+        regex += {"*": "[^/]*", "?": "[^/]"}.get(char, re.escape(char))
+        index += 1
+    return re.compile(regex + "$")
 
 
-@pytest.fixture
-def compose_env(tmp_path):
-    """Compose's settings, on an SQLite file of its own with a superuser (no db service here)."""
-    env = compose_environment(SECRET_KEY=secrets.token_urlsafe(50), POSTGRES_PASSWORD="x")
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}", REDIS_URL="")
-    environment = {**os.environ, **env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}
-    for command in (
-        ["migrate", "--no-input", "-v0"],
-        ["createsuperuser", "--no-input", "--username", "admin", "--email", "a@example.org"],
-        ["collectstatic", "--no-input", "-v0"],  # as the image is built
-    ):
-        subprocess.run(
-            [sys.executable, "manage.py", *command], cwd=ROOT, env=environment, check=True
-        )
-    return env
+def excluded(path: str, rules: list[tuple[bool, re.Pattern]]) -> bool:
+    """Whether Docker leaves ``path`` out: the last rule matching it or a parent folder wins."""
+    parts = path.split("/")
+    candidates = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    result = False
+    for exclude, regex in rules:
+        if any(regex.match(candidate) for candidate in candidates):
+            result = exclude
+    return result
 
 
-def check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
+def dockerignore_rules() -> list[tuple[bool, re.Pattern]]:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    rules = []
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            exclude = not line.startswith("!")
+            rules.append((exclude, docker_pattern(line.removeprefix("!"))))
+    return rules
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".env",
+        ".env.production",
+        "config/.env",
+        "deploy/prod.env",
+        "db.sqlite3",
+        "db.sqlite3-wal",
+        ".test-db.sqlite3",
+        ".test-db.sqlite3-shm",
+        "backups/old.sqlite3",
+        ".venv/bin/python",
+        "api/.venv/lib/x.py",
+        ".git",
+        ".git/HEAD",
+        "pledges/__pycache__/models.cpython-311.pyc",
+        "staticfiles/admin/css/base.css",
+    ],
+)
+def test_dockerignore_keeps_out(path):
+    assert excluded(path, dockerignore_rules())
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "manage.py",
+        "pyproject.toml",
+        "gunicorn.conf.py",
+        "config/settings.py",
+        "pledges/static/pledges/dashboard.js",
+        "pledges/templates/pledges/dashboard.html",
+        "api/templates/api/swagger_ui.html",
+        "fixtures/pledges.json",
+        "pledges/migrations/0001_initial.py",
+    ],
+)
+def test_dockerignore_lets_the_code_in(path):
+    assert not excluded(path, dockerignore_rules())
+
+
+def test_the_matcher_reads_docker_rules():
+    """Docker, unlike git, anchors a pattern at the root: ``.env`` is not ``config/.env``."""
+    assert excluded(".env", [(True, docker_pattern(".env"))])
+    assert not excluded("config/.env", [(True, docker_pattern(".env"))])
+    assert excluded("config/.env", [(True, docker_pattern("**/.env"))])
+    assert excluded("a/b/c.pyc", [(True, docker_pattern("**/*.pyc"))])
+    assert not excluded("a/b.pyc", [(True, docker_pattern("*.pyc"))])
+    assert not excluded("x.csv", [(True, docker_pattern("*.csv")), (False, docker_pattern("x*"))])
+
+
+def production_settings(**env: str) -> dict:
+    """Settings of a production process (DEBUG off) with ``env`` set."""
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({name: getattr(s, name, None) for name in ["
+        "'SECURE_PROXY_SSL_HEADER', 'SECURE_HSTS_INCLUDE_SUBDOMAINS', 'SECURE_HSTS_PRELOAD', "
+        "'SECURE_HSTS_SECONDS', 'SILENCED_SYSTEM_CHECKS']}))"
+    )
+    environ = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DEBUG": "0",
+        **env,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_proxy_header_and_hsts_reach_are_opt_in():
+    default = production_settings()
+    assert default["SECURE_PROXY_SSL_HEADER"] is None
+    assert default["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is False
+    assert default["SECURE_HSTS_PRELOAD"] is False
+    assert default["SECURE_HSTS_SECONDS"] == 31536000
+    chosen = production_settings(
+        SECURE_PROXY_SSL_HEADER="1", SECURE_HSTS_INCLUDE_SUBDOMAINS="1", SECURE_HSTS_PRELOAD="1"
+    )
+    assert chosen["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert chosen["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert chosen["SECURE_HSTS_PRELOAD"] is True
+    assert chosen["SILENCED_SYSTEM_CHECKS"] == []
+
+
+def test_the_proxy_header_is_not_trusted_by_default(client, settings, db):
+    """A client claiming https in X-Forwarded-Proto is still on plain http."""
+    settings.SECURE_SSL_REDIRECT = True
+    response = client.get("/api/v1/donors/", HTTP_X_FORWARDED_PROTO="https")
+    assert response.status_code == 301
+    assert response["Location"].startswith("https://")
+
+
+@pytest.mark.parametrize(
+    "env", [{}, {"SECURE_HSTS_PRELOAD": "1", "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1"}]
+)
+def test_check_deploy_is_clean(env):
+    environ = {
+        "PATH": os.environ["PATH"],
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DEBUG": "0",
+        **env,
+    }
+    result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env=environ,
         capture_output=True,
         text=True,
-        check=False,
     )
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def test_compose_serves_plain_http_and_the_admin_sign_in_works(compose_env):
-    assert compose_env["DEBUG"] == "0"
-    assert compose_env["HTTPS"] == "0"
-    cookies = http.cookiejar.CookieJar()
-    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies), NoRedirect())
-    with gunicorn(compose_env) as base_url:
-        base_url = base_url.replace("127.0.0.1", "localhost")
-        page = browser.open(f"{base_url}/admin/login/?next=/admin/")
-        assert page.status == 200  # not redirected to https
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.read().decode())
-        form = {"username": "admin", "password": PASSWORD, "next": "/admin/"}
-        form["csrfmiddlewaretoken"] = token[1]
-        try:
-            browser.open(f"{base_url}/admin/login/", urllib.parse.urlencode(form).encode())
-            raise AssertionError("the sign-in did not redirect")
-        except urllib.error.HTTPError as answer:
-            assert answer.code == 302
-            assert answer.headers["Location"] == "/admin/"
-        assert {cookie.name: cookie.secure for cookie in cookies} == {
-            "csrftoken": False,
-            "sessionid": False,
-        }
-        assert browser.open(f"{base_url}/admin/").status == 200  # signed in
-    assert check_deploy(compose_env).returncode == 0
-
-
-def test_behind_a_tls_proxy_http_is_redirected_and_cookies_are_secure(compose_env):
-    env = {**compose_env, "HTTPS": "1"}
-    result = check_deploy(env)
     assert result.returncode == 0, result.stderr
-    with gunicorn(env) as base_url:
-        browser = urllib.request.build_opener(NoRedirect())
-        with pytest.raises(urllib.error.HTTPError) as answer:
-            browser.open(f"{base_url}/admin/login/")
-        assert answer.value.code == 301
-        assert answer.value.headers["Location"].startswith("https://")
-        # The proxy says the request came over https: served, with secure-only cookies.
-        request = urllib.request.Request(  # noqa: S310 (local http)
-            f"{base_url}/admin/login/", headers={"X-Forwarded-Proto": "https"}
-        )
-        page = browser.open(request)
-        assert page.status == 200
-        assert "Secure" in page.headers["Set-Cookie"]
-        assert "max-age=31536000" in page.headers["Strict-Transport-Security"]
+    assert "no issues" in result.stdout
+
+
+def test_gunicorn_streams_long_exports_whole():
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert config["worker_class"] == "gthread"
+    assert config["threads"] >= 2
+    assert config["timeout"] >= 60
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "gunicorn -c gunicorn.conf.py config.wsgi:application" in dockerfile
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--check-config",
+            "-c",
+            "gunicorn.conf.py",
+            "config.wsgi:application",
+        ],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "DEBUG": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr

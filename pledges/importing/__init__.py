@@ -27,6 +27,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from ..models import ExchangeRate
+from ..permissions import check_may_import
 from ..spreadsheet import SpreadsheetError, read_rows
 from .parse import References, Row, RowError, RowOutcome, parse_row, table_rows
 from .plan import Planner, StoredPledges, index_rows, rounds
@@ -91,8 +92,10 @@ def import_table(
 ) -> ImportReport:
     """Import rows of text (the first is the header).
 
-    ``progress`` is a tqdm bar (or anything with ``reset(total=)`` and ``update(n)``).
+    ``progress`` is a tqdm bar (or anything with ``reset(total=)`` and ``update(n)``). With a
+    ``user``, the import is refused (PermissionDenied) unless they may add and change pledges.
     """
+    check_may_import(user)
     report = ImportReport(dry_run=dry_run)
     rows, report.errors = table_rows(table)
     report.rows = [row.outcome for row in rows]

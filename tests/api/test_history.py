@@ -13,7 +13,8 @@ def test_history_after_change_and_delete(anon, editor, payload, refs):
         {"amount": "1000.00", "currency": "EUR", "status": "committed"},
         format="json",
     )
-    response = anon.get(f"{URL}{pledge_id}/history/")
+    # Who made each change is shown to readers allowed to view pledges (the editor here).
+    response = editor.get(f"{URL}{pledge_id}/history/")
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 2
@@ -33,7 +34,7 @@ def test_history_after_change_and_delete(anon, editor, payload, refs):
     assert initial["announced_on"] == (None, "2025-06-04")
 
     assert editor.delete(f"{URL}{pledge_id}/").status_code == 204
-    body = anon.get(f"{URL}{pledge_id}/history/").json()
+    body = editor.get(f"{URL}{pledge_id}/history/").json()
     assert body["count"] == 3
     assert [v["type"] for v in body["results"]] == ["deleted", "changed", "created"]
     assert body["results"][0]["user"] == "editor"
@@ -49,7 +50,7 @@ def test_history_user_of_another_editor(anon, editor, payload):
     other.groups.add(Group.objects.get(name="editors"))
     pledge_id = editor.post(URL, payload(), format="json").json()["id"]
     client_for(other).patch(f"{URL}{pledge_id}/", {"title": "T2"}, format="json")
-    users = [v["user"] for v in anon.get(f"{URL}{pledge_id}/history/").json()["results"]]
+    users = [v["user"] for v in editor.get(f"{URL}{pledge_id}/history/").json()["results"]]
     assert users == ["second", "editor"]
 
 

@@ -1,7 +1,6 @@
 """``manage.py pledge_report``: the reports of ``GET /api/v1/reports/totals/`` on the command
 line, with the same options and filters (SPEC §8)."""
 
-import csv
 import json
 from decimal import Decimal
 
@@ -61,10 +60,7 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(data, cls=DjangoJSONEncoder, indent=2))
 
     def _write_csv(self, data):
-        header, rows = reports.table(data)
-        writer = csv.writer(self.stdout, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        self.stdout.write(reports.csv_text(data), ending="")
 
     def _write_table(self, data):
         header, rows = reports.table(data)
