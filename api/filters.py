@@ -1,11 +1,12 @@
-"""The pledge filters of SPEC §5, shared by the pledge list, the reports and the exports."""
+"""The pledge filters (docs/data-dictionary.md#filters), shared by the pledge list, the reports
+and the exports."""
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, OuterRef, Q
 
-from pledges.choices import PledgeStatus
+from pledges.choices import Confidence, PledgeStatus
 from pledges.codes import is_country, is_currency, normalise_code
 from pledges.models import Category, Donor, Event, Pledge, PledgeItem
 
@@ -106,6 +107,14 @@ class PledgeFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=PledgeStatus.choices, distinct=False, help_text="Status; repeat for several."
     )
+    confidence = django_filters.MultipleChoiceFilter(
+        choices=Confidence.choices, distinct=False, help_text="Confidence; repeat for several."
+    )
+    reannouncement = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_reannouncement",
+        help_text="true: only re-announcements of earlier pledges; false: only new pledges.",
+    )
     currency = CurrencyCodeFilter(help_text="Currency of the pledge (ISO 4217, any case).")
     recipient = CountryCodeFilter(help_text="Recipient country (ISO 3166-1 alpha-2).")
     date_from = django_filters.DateFilter(
@@ -125,6 +134,9 @@ class PledgeFilter(django_filters.FilterSet):
     class Meta:
         model = Pledge
         fields: list[str] = []
+
+    def filter_reannouncement(self, queryset, name, value):
+        return queryset.filter(reannounces__isnull=value == "false")
 
     def filter_search(self, queryset, name, value):
         value = value.strip()

@@ -1,4 +1,5 @@
-"""Representation of SPEC §5: brief nested objects on read, ids on write, money as strings."""
+"""Representation of pledges and their reference data (docs/data-dictionary.md#api): brief
+nested objects on read, ids on write, money as strings."""
 
 from copy import copy
 from functools import cached_property
@@ -122,7 +123,16 @@ class PledgeItemSerializer(serializers.ModelSerializer):
 class SourceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Source
-        fields = ["id", "url", "publisher", "title", "published_on"]
+        fields = [
+            "id",
+            "url",
+            "publisher",
+            "title",
+            "published_on",
+            "kind",
+            "archived_url",
+            "accessed_on",
+        ]
 
 
 class PledgeSerializer(serializers.ModelSerializer):
@@ -143,6 +153,15 @@ class PledgeSerializer(serializers.ModelSerializer):
         allow_null=True,
         required=False,
         help_text="The package this pledge is a component of (one level only).",
+    )
+    reannounces = serializers.PrimaryKeyRelatedField(
+        queryset=Pledge.objects.all(),
+        pk_field=serializers.IntegerField(),  # 3.5 is refused, not truncated to 3
+        allow_null=True,
+        required=False,
+        help_text="Id of the earlier pledge of the same donor that this one announces again "
+        "(on or before its date); null for new money. Reports count a re-announcement in "
+        "reannounced, never in total.",
     )
     currency = serializers.CharField(
         max_length=3,
@@ -167,12 +186,14 @@ class PledgeSerializer(serializers.ModelSerializer):
             "title",
             "description",
             "status",
+            "confidence",
             "amount",
             "currency",
             "amount_basis",
             "period_start_year",
             "period_end_year",
             "parent",
+            "reannounces",
             "external_ref",
             "total_amount",
             "value_eur",

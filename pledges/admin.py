@@ -17,7 +17,7 @@ from .models import (
     Pledge,
     PledgeItem,
     Source,
-    validate_source_count,
+    validate_sources,
 )
 from .resources import PledgeResource
 
@@ -54,7 +54,8 @@ class ExchangeRateAdmin(admin.ModelAdmin):
 
 
 class AtLeastOneSourceFormSet(BaseInlineFormSet):
-    """Every pledge is traceable: at least one source must remain after the edit."""
+    """Every pledge is traceable: at least one source must remain after the edit, an official
+    one if the pledge is confirmed (``self.instance`` holds the pledge form's values)."""
 
     def clean(self):
         super().clean()
@@ -64,7 +65,9 @@ class AtLeastOneSourceFormSet(BaseInlineFormSet):
             if form.cleaned_data and not form.cleaned_data.get("DELETE", False)
         ]
         try:
-            validate_source_count(len(kept))
+            validate_sources(
+                self.instance.confidence, [form.cleaned_data.get("kind") for form in kept]
+            )
         except ValidationError as error:
             raise ValidationError(error.messages) from error
 
@@ -80,7 +83,7 @@ class SourceInline(admin.TabularInline):
     formset = AtLeastOneSourceFormSet
     extra = 0
     min_num = 1
-    fields = ["url", "publisher", "title", "published_on"]
+    fields = ["url", "publisher", "title", "published_on", "kind", "archived_url", "accessed_on"]
 
 
 class ComponentInline(admin.TabularInline):
@@ -132,6 +135,19 @@ class CurrencyListFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReannouncementListFilter(admin.SimpleListFilter):
+    title = "re-announcement"
+    parameter_name = "reannouncement"
+
+    def lookups(self, request, model_admin):
+        return [("true", "Re-announcements"), ("false", "New pledges")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("true", "false"):
+            return queryset.filter(reannounces__isnull=self.value() == "false")
+        return queryset
+
+
 @admin.register(Pledge)
 class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
     # Import and export in the layout of manage.py import_pledges / export_pledges.
@@ -145,11 +161,14 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
         "stated_amount",
         "value_in_euros",
         "status",
+        "confidence",
         "parent",
     ]
     list_select_related = ["donor", "category", "parent", "parent__donor"]
     list_filter = [
         "status",
+        "confidence",
+        ReannouncementListFilter,
         "category",
         ("donor", admin.RelatedOnlyFieldListFilter),
         ("event", admin.RelatedOnlyFieldListFilter),
@@ -158,7 +177,7 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
         "amount_basis",
     ]
     search_fields = ["title", "description", "items__name", "donor__name", "external_ref"]
-    autocomplete_fields = ["donor", "category", "event", "parent"]
+    autocomplete_fields = ["donor", "category", "event", "parent", "reannounces"]
     date_hierarchy = "announced_on"
     show_full_result_count = False
     list_per_page = 50
@@ -166,7 +185,19 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
     readonly_fields = [*DERIVED_FIELDS, *BOOKKEEPING_FIELDS]
     fieldsets = [
         (None, {"fields": ["donor", "title", "description", "category", "event", "recipient"]}),
-        ("Announcement", {"fields": ["announced_on", "status", "parent", "external_ref"]}),
+        (
+            "Announcement",
+            {
+                "fields": [
+                    "announced_on",
+                    "status",
+                    "confidence",
+                    "parent",
+                    "reannounces",
+                    "external_ref",
+                ]
+            },
+        ),
         (
             "Value",
             {

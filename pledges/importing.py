@@ -12,7 +12,9 @@ once per file, and new pledges are written in bulk with their history rows (``bu
 PostgreSQL). A component is checked against its package and its earlier siblings in the
 database, so components are written in rounds: packages and stand-alone pledges first, then the
 first component of every package, then the second, and so on; what the package rules read is
-loaded once per round (``models.PackageFacts``).
+loaded once per round (``models.PackageFacts``). A re-announcement (``reannounces_ref``) is
+checked against the pledge it names, so a row naming another row of the file waits for it: the
+file is imported in strata (``_strata``), each in the rounds above.
 """
 
 import gc
@@ -62,6 +64,7 @@ COMPARED_FIELDS = [
     "category_id",
     "event_id",
     "parent_id",
+    "reannounces_id",
     "external_ref",
     *PLAIN_FIELDS,
 ]
@@ -70,6 +73,7 @@ SAVED_FIELDS = [
     "category",
     "event",
     "parent",
+    "reannounces",
     "external_ref",
     *PLAIN_FIELDS,
     *DERIVED_FIELDS,
@@ -125,6 +129,7 @@ class ImportReport:
 class _Row:
     outcome: RowOutcome
     parent_ref: str = ""
+    reannounces_ref: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
     items: list[dict] = field(default_factory=list)
     sources: list[dict] = field(default_factory=list)
@@ -218,7 +223,13 @@ def _table_rows(table: list[list[str]], report: ImportReport) -> list[_Row]:
         values = dict(zip(header, [*cells, *[""] * (len(header) - len(cells))], strict=False))
         outcome = RowOutcome(number, values.get("external_ref", "").strip(), values)
         report.rows.append(outcome)
-        rows.append(_Row(outcome, parent_ref=values.get("parent_ref", "").strip()))
+        rows.append(
+            _Row(
+                outcome,
+                parent_ref=values.get("parent_ref", "").strip(),
+                reannounces_ref=values.get("reannounces_ref", "").strip(),
+            )
+        )
     if not rows and not report.errors:
         report.errors.append(RowError(2, "row", "The file has no pledge rows."))
     return rows
@@ -277,7 +288,7 @@ class _Importer:
                 row.fields[name] = None
         row.items = self._parse_children(row, "items", PledgeItem, ITEM_KEYS, required=["name"])
         row.sources = self._parse_children(
-            row, "sources", Source, SOURCE_KEYS, required=["url", "publisher"]
+            row, "sources", Source, SOURCE_KEYS, required=["publisher"]
         )
 
     def _donor(self, row: _Row, text: str) -> Donor | None:
@@ -362,9 +373,12 @@ class _Importer:
                 row.refuse("external_ref", f"The reference {row.ref!r} is also in row {first}.")
             elif row.ref:
                 self.row_by_ref[row.ref] = row
-        self._load_existing({row.ref for row in rows} | {row.parent_ref for row in rows})
-        for batch in self._rounds(rows):
-            self._import_round(batch)
+        self._load_existing(
+            {ref for row in rows for ref in (row.ref, row.parent_ref, row.reannounces_ref)}
+        )
+        for stratum in self._strata(rows):
+            for batch in self._rounds(stratum):
+                self._import_round(batch)
         for row in rows:
             self._report_errors(row)
 
@@ -410,6 +424,33 @@ class _Importer:
             ):
                 self.stored_children[pledge_id][1].append(tuple(source))
 
+    def _strata(self, rows: list[_Row]) -> list[list[_Row]]:
+        """The rows in groups imported one after the other: a row after the row of the file
+        that it re-announces, and a component with or after its package's row. Rows in a
+        circle of re-announcements are left to be refused by ``_reannounced_pk``."""
+        depths: dict[str, int] = {}
+
+        def depth(row: _Row, visiting: frozenset[str]) -> int:
+            if row.ref in depths:
+                return depths[row.ref]
+            if row.ref in visiting:
+                return 0
+            visiting |= {row.ref}
+            found = 0
+            reannounced = self.row_by_ref.get(row.reannounces_ref)
+            if reannounced is not None and row.reannounces_ref not in self.pk_by_ref:
+                found = depth(reannounced, visiting) + 1
+            package = self.row_by_ref.get(row.parent_ref)
+            if package is not None:
+                found = max(found, depth(package, visiting))
+            depths[row.ref] = found
+            return found
+
+        strata: dict[int, list[_Row]] = defaultdict(list)
+        for row in rows:
+            strata[depth(row, frozenset())].append(row)
+        return [strata[level] for level in sorted(strata)]
+
     def _rounds(self, rows: list[_Row]) -> Iterable[list[_Row]]:
         """Packages and stand-alone pledges, then components: the n-th of every package in
         round n, so that each is checked against the siblings written before it."""
@@ -445,12 +486,35 @@ class _Importer:
             row.refuse("parent_ref", f"Unknown package reference {row.parent_ref!r}.")
         return None
 
+    def _reannounced_pk(self, row: _Row) -> int | None:
+        if not row.reannounces_ref:
+            return None
+        if row.reannounces_ref == row.ref:
+            row.refuse("reannounces_ref", "A pledge cannot re-announce itself.")
+            return None
+        pk = self.pk_by_ref.get(row.reannounces_ref)
+        if pk is not None:
+            return pk
+        earlier = self.row_by_ref.get(row.reannounces_ref)
+        if earlier is None:
+            row.refuse("reannounces_ref", f"Unknown reference {row.reannounces_ref!r}.")
+        elif earlier.errors:
+            row.refuse("reannounces_ref", f"The pledge in row {earlier.outcome.row} is not valid.")
+        else:
+            row.refuse(
+                "reannounces_ref",
+                f"The pledge in row {earlier.outcome.row} re-announces this one, directly or "
+                "through others: re-announcements cannot go round in a circle.",
+            )
+        return None
+
     def _import_round(self, rows: list[_Row]) -> None:
         new: list[PledgeWrite] = []
         changed: list[tuple[_Row, PledgeWrite, bool]] = []
         to_check: list[tuple[_Row, int | None]] = []
         for row in rows:
             parent_pk = self._parent_pk(row)
+            row.fields["reannounces_id"] = self._reannounced_pk(row)
             if not row.errors and self._same_as_stored(row, parent_pk):
                 # Nothing would be written: the stored pledge is left alone, unchecked.
                 row.outcome.action = "skip"
@@ -499,6 +563,7 @@ class _Importer:
         return (
             pledge.external_ref == row.ref
             and pledge.parent_id == parent_pk
+            and pledge.reannounces_id == fields["reannounces_id"]
             and all(
                 getattr(pledge, f"{name}_id") == (fields[name].pk if fields[name] else None)
                 for name in ("donor", "category", "event")
@@ -623,6 +688,8 @@ class _Importer:
 def _column(field_name: str) -> str:
     if field_name in ("parent", "parent_id"):
         return "parent_ref"
+    if field_name in ("reannounces", "reannounces_id"):
+        return "reannounces_ref"
     if field_name == NON_FIELD_ERRORS:
         return "row"
     return field_name

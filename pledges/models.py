@@ -1,6 +1,6 @@
-"""The domain of SPEC §2. Every rule that the admin, the API and imports share lives here:
-``full_clean()`` refuses what they must all refuse, and the database constraints hold what the
-database can hold."""
+"""The domain (docs/data-dictionary.md). Every rule that the admin, the API and imports share
+lives here: ``full_clean()`` refuses what they must all refuse, and the database constraints
+hold what the database can hold."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,9 +21,11 @@ from .choices import (
     PERIOD_MIN_YEAR,
     TOTAL_MAX_DIGITS,
     AmountBasis,
+    Confidence,
     DonorKind,
     EventKind,
     PledgeStatus,
+    SourceKind,
 )
 from .codes import is_country, is_currency, normalise_code
 
@@ -52,12 +54,23 @@ def validate_currency_code(value: str) -> None:
         )
 
 
-def validate_source_count(count: int) -> None:
-    """Every figure is traceable: a pledge keeps at least one source."""
-    if count < 1:
+def validate_sources(confidence: str, source_kinds: list[str]) -> None:
+    """Every figure is traceable: a pledge keeps at least one source, and a ``confirmed`` one
+    an official source (docs/methodology.md#confidence). ``source_kinds``: one per source."""
+    if not source_kinds:
         raise ValidationError(
             {"sources": "A pledge needs at least one source."}, code="source_required"
         )
+    if confidence == Confidence.CONFIRMED and SourceKind.OFFICIAL not in source_kinds:
+        raise ValidationError(
+            {"confidence": "A confirmed pledge needs an official source (kind official)."},
+            code="confirmed_without_official_source",
+        )
+
+
+def _in_choices(field: str, choices) -> Q:
+    """A database check that ``field`` holds one of ``choices``."""
+    return Q(**{f"{field}__in": choices.values})
 
 
 class Donor(models.Model):
@@ -149,6 +162,13 @@ class Pledge(models.Model):
     status = models.CharField(
         max_length=20, choices=PledgeStatus.choices, default=PledgeStatus.ANNOUNCED
     )
+    confidence = models.CharField(
+        max_length=10,
+        choices=Confidence.choices,
+        default=Confidence.REPORTED,
+        help_text="confirmed: an official source states it; reported: media only; estimated: "
+        "derived by the editors (say how in the description).",
+    )
     amount = models.DecimalField(
         max_digits=AMOUNT_MAX_DIGITS,
         decimal_places=AMOUNT_DECIMAL_PLACES,
@@ -184,6 +204,16 @@ class Pledge(models.Model):
         blank=True,
         verbose_name="package",
         help_text="The package this pledge is a component of.",
+    )
+    reannounces = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="reannouncements",
+        null=True,
+        blank=True,
+        verbose_name="re-announces",
+        help_text="The earlier pledge of the same donor that this one announces again: new "
+        "news, not new money (reports count it in reannounced, never in total).",
     )
     external_ref = models.CharField(
         "external reference",
@@ -269,6 +299,13 @@ class Pledge(models.Model):
                 condition=Q(parent__isnull=True) | ~Q(parent=F("id")),
                 name="pledge_not_own_package",
             ),
+            models.CheckConstraint(
+                condition=Q(reannounces__isnull=True) | ~Q(reannounces=F("id")),
+                name="pledge_not_own_reannouncement",
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("confidence", Confidence), name="pledge_confidence_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -302,6 +339,7 @@ class Pledge(models.Model):
             refuse("amount", "A per-year pledge needs its yearly amount.")
         self._clean_period(refuse)
         self._clean_package(refuse)
+        self._clean_reannouncement(refuse)
         if errors:
             raise ValidationError(errors)
 
@@ -352,6 +390,35 @@ class Pledge(models.Model):
                 "amount",
                 replace={self.pk: self._value_eur_for_check(lookups)},
             )
+
+    def _clean_reannouncement(self, refuse) -> None:
+        """A re-announcement names an earlier (or same-day) pledge of the same donor, never
+        itself nor, through others, itself again; and a pledge that others re-announce keeps
+        their donor and comes no later than they do."""
+        if self.pk is not None:
+            later = Pledge.objects.filter(reannounces_id=self.pk)
+            later = list(later.values_list("donor_id", "announced_on"))
+            if self.donor_id is not None and any(donor != self.donor_id for donor, _ in later):
+                refuse("donor", "Pledges of another donor would re-announce this one.")
+            if self.announced_on and any(date < self.announced_on for _, date in later):
+                refuse("announced_on", "A pledge re-announcing this one comes before it.")
+        if self.reannounces_id is None:
+            return
+        if self.pk is not None and self.reannounces_id == self.pk:
+            refuse("reannounces", "A pledge cannot re-announce itself.")
+            return
+        earlier = (
+            Pledge.objects.filter(pk=self.reannounces_id).values("donor_id", "announced_on").first()
+        )
+        if earlier is None:
+            refuse("reannounces", "The re-announced pledge does not exist.")
+            return
+        if self.donor_id is not None and earlier["donor_id"] != self.donor_id:
+            refuse("reannounces", "A pledge can only re-announce a pledge of the same donor.")
+        if self.announced_on and earlier["announced_on"] > self.announced_on:
+            refuse("reannounces", "The re-announced pledge must come on or before this one.")
+        if self.pk is not None and self.pk in _reannouncement_chain(self.reannounces_id):
+            refuse("reannounces", "Re-announcements cannot go round in a circle.")
 
     def _value_eur_for_check(self, lookups: "PackageLookups") -> Decimal | None:
         if self.amount is None or not self.currency or self.announced_on is None:
@@ -405,6 +472,16 @@ class Pledge(models.Model):
     @property
     def is_package(self) -> bool:
         return self.pk is not None and self.components.exists()
+
+
+def _reannouncement_chain(pk: int) -> set[int]:
+    """``pk`` and every pledge it re-announces, directly or through others (one query a step;
+    the chain stops where it would repeat itself)."""
+    seen: set[int] = set()
+    while pk is not None and pk not in seen:
+        seen.add(pk)
+        pk = Pledge.objects.filter(pk=pk).values_list("reannounces_id", flat=True).first()
+    return seen
 
 
 @dataclass(frozen=True)
@@ -522,29 +599,79 @@ class PledgeItem(models.Model):
 
 
 class Source(models.Model):
+    """Where a pledge was reported. With an address (``url``) or, for a print article, a feed
+    item or a briefing, without one: then its publisher, title and date say what it is.
+    See docs/contributing-data.md#sources."""
+
     pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="sources")
     url = models.URLField(
-        "URL", max_length=1000, validators=[URLValidator(schemes=["http", "https"])]
+        "URL",
+        max_length=1000,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="The address, only if the source has one: never reconstructed.",
     )
     publisher = models.CharField(max_length=200)
-    title = models.CharField(max_length=300, blank=True)
-    published_on = models.DateField(null=True, blank=True)
+    title = models.CharField(max_length=300, blank=True, help_text="Required without a URL.")
+    published_on = models.DateField(null=True, blank=True, help_text="Required without a URL.")
+    kind = models.CharField(
+        max_length=10,
+        choices=SourceKind.choices,
+        default=SourceKind.OTHER,
+        help_text="official: the donor's own statement; media; other.",
+    )
+    archived_url = models.URLField(
+        "archived URL",
+        max_length=1000,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="A snapshot of the page (e.g. in a web archive).",
+    )
+    accessed_on = models.DateField(
+        null=True, blank=True, help_text="When the editors read the source."
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(url=""), name="source_url_required"),
+            models.CheckConstraint(
+                condition=~Q(url="") | (~Q(title="") & Q(published_on__isnull=False)),
+                name="source_url_or_citation",
+            ),
             models.CheckConstraint(condition=~Q(publisher=""), name="source_publisher_required"),
+            models.CheckConstraint(
+                condition=_in_choices("kind", SourceKind), name="source_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(accessed_on__isnull=True)
+                | Q(published_on__isnull=True)
+                | Q(accessed_on__gte=F("published_on")),
+                name="source_accessed_after_published",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.publisher}: {self.title or self.url}"
 
     def clean(self) -> None:
-        if self.published_on and self.published_on > timezone.localdate():
-            raise ValidationError({"published_on": "A source cannot be published in the future."})
+        errors: dict[str, str] = {}
+        today = timezone.localdate()
+        if self.published_on and self.published_on > today:
+            errors["published_on"] = "A source cannot be published in the future."
+        if self.accessed_on and self.accessed_on > today:
+            errors["accessed_on"] = "A source cannot be read in the future."
+        elif self.accessed_on and self.published_on and self.accessed_on < self.published_on:
+            errors["accessed_on"] = "A source cannot be read before it was published."
+        if not self.url:
+            # No address: the citation itself must say what the source is.
+            if not self.title:
+                errors["title"] = "A source without a URL needs its title."
+            if not self.published_on and "published_on" not in errors:
+                errors["published_on"] = "A source without a URL needs its publication date."
+        if errors:
+            raise ValidationError(errors)
 
 
 class ExchangeRate(models.Model):

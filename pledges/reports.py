@@ -1,5 +1,5 @@
-"""Aggregate reports (SPEC §4): the one report engine of the API, the command line and the
-dashboard.
+"""Aggregate reports (docs/methodology.md#reports): the one report engine of the API, the
+command line and the dashboard.
 
 Everything is summed in the database, in a fixed number of queries whatever the number of
 pledges. Each pledge counts its *counted cents*: its total converted into the report currency
@@ -7,6 +7,9 @@ at its own announcement date (``conversion.ConvertedCents``, at the rates of
 ``conversion.rate_expression``), less what its non-cancelled components are worth in that
 currency, never below zero. Sums are of whole cents, so that a report is exactly the
 per-pledge conversions added up, on SQLite too.
+
+A re-announcement (a pledge that ``reannounces`` an earlier one) is new news, not new money: it
+counts in ``pledges`` and ``reannounced`` and nowhere else, never in ``total``.
 """
 
 import datetime as dt
@@ -40,14 +43,14 @@ from .choices import AmountBasis, PledgeStatus
 from .codes import is_currency, normalise_code
 from .models import ExchangeRate, Pledge
 
-GROUP_KEYS = ("donor", "category", "event", "status", "recipient", "currency")
+GROUP_KEYS = ("donor", "category", "event", "status", "confidence", "recipient", "currency")
 TIME_KEYS = ("year", "quarter", "month")
 KEYS = GROUP_KEYS + TIME_KEYS
 MAX_KEYS = 2
 ANNOUNCEMENT, PERIOD = "announcement", "period"
 ALLOCATIONS = (ANNOUNCEMENT, PERIOD)
 FORMATS = ("json", "csv")
-FIGURES = ("total", "pledges", "unvalued", "unconverted")
+FIGURES = ("total", "pledges", "unvalued", "unconverted", "reannounced")
 
 # The columns each key is grouped on (the id and what a row shows of it).
 _KEY_COLUMNS = {
@@ -55,6 +58,7 @@ _KEY_COLUMNS = {
     "category": ("category_id", "category__slug", "category__name"),
     "event": ("event_id", "event__name", "event__date"),
     "status": ("status",),
+    "confidence": ("confidence",),
     "recipient": ("recipient",),
     "currency": ("currency",),
     "year": ("r_year",),
@@ -86,6 +90,7 @@ class Row:
     pledges: int = 0
     unvalued: int = 0
     unconverted: int = 0
+    reannounced: int = 0
 
 
 @dataclass
@@ -96,6 +101,7 @@ class Report:
     pledges: int = 0
     unvalued: int = 0
     unconverted: int = 0
+    reannounced: int = 0
 
 
 def parse_options(
@@ -190,7 +196,7 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
     if not period:
         # Each pledge is in exactly one row: the overall figures are the rows added up.
         report.total = sum((row.total for row in rows), Decimal("0.00"))
-        for figure in ("pledges", "unvalued", "unconverted"):
+        for figure in FIGURES[1:]:
             setattr(report, figure, sum(getattr(row, figure) for row in rows))
     return report
 
@@ -215,6 +221,7 @@ def _pledge_rows(pledges: QuerySet, columns: list[str], *, period: bool) -> Quer
         "id",
         "amount",
         "announced_on",
+        "reannounces_id",
         money=money,
         copies=copies,
         source_rate=conversion.rate_expression(conversion.FIELD + "currency", "announced_on"),
@@ -254,10 +261,12 @@ WITH pledge AS {materialized} ({pledges}),
 target AS ({target}),
 components AS ({components})
 SELECT {keys}
-    COALESCE(SUM({counted}), 0),
+    COALESCE(SUM(CASE WHEN p.reannounces_id IS NULL THEN {counted} ELSE 0 END), 0),
     COUNT(*),
-    COUNT(CASE WHEN p.amount IS NULL THEN 1 END),
-    COUNT(CASE WHEN p.amount IS NOT NULL AND (p.source_rate IS NULL OR t.rate IS NULL) THEN 1 END)
+    COUNT(CASE WHEN p.reannounces_id IS NULL AND p.amount IS NULL THEN 1 END),
+    COUNT(CASE WHEN p.reannounces_id IS NULL AND p.amount IS NOT NULL
+        AND (p.source_rate IS NULL OR t.rate IS NULL) THEN 1 END),
+    COUNT(p.reannounces_id)
 FROM pledge p
     LEFT JOIN target t ON t.announced_on = p.announced_on
     LEFT JOIN components k ON k.package_id = p.id
@@ -277,7 +286,8 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
     the target currency's once per date, and the components are summed once per package.
 
     A pledge counts its money converted, ``copies`` times, less what its components are worth,
-    never below zero; nothing when it is unvalued or unconverted.
+    never below zero; nothing when it is unvalued or unconverted. A re-announcement counts
+    only in ``n_pledges`` and ``n_reannounced``.
     """
     connection = connections[pledges.db]
     own = ExpressionWrapper(
@@ -321,7 +331,7 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
         ]
 
 
-_FIGURES_SUMMED = ("total_cents", "n_pledges", "n_unvalued", "n_unconverted")
+_FIGURES_SUMMED = ("total_cents", "n_pledges", "n_unvalued", "n_unconverted", "n_reannounced")
 
 
 def _fill(target: Report | Row, figures: dict) -> None:
@@ -329,6 +339,7 @@ def _fill(target: Report | Row, figures: dict) -> None:
     target.pledges = figures["n_pledges"]
     target.unvalued = figures["n_unvalued"]
     target.unconverted = figures["n_unconverted"]
+    target.reannounced = figures["n_reannounced"]
 
 
 def _rows(grouped, options: ReportOptions) -> list[Row]:
@@ -341,7 +352,8 @@ def _rows(grouped, options: ReportOptions) -> list[Row]:
 
 
 def _spread_over_years(grouped, options: ReportOptions) -> list[Row]:
-    """``allocation=period``: a per-year pledge in each year of its period (SPEC §4).
+    """``allocation=period``: a per-year pledge in each year of its period
+    (docs/methodology.md#per-year-amounts).
 
     The groups come from the database by (keys, first year, last year); each is spread here
     over its years, an equal share of cents each and the odd cents in the first year.
@@ -362,6 +374,7 @@ def _spread_over_years(grouped, options: ReportOptions) -> list[Row]:
             row.pledges += values["n_pledges"]
             row.unvalued += values["n_unvalued"]
             row.unconverted += values["n_unconverted"]
+            row.reannounced += values["n_reannounced"]
     return list(merged.values())
 
 
@@ -422,7 +435,8 @@ def money(value: Decimal) -> str:
 
 
 def report_data(report: Report) -> dict:
-    """The JSON shape of SPEC §5 (money as decimal strings, dates as ISO strings)."""
+    """The JSON shape of the API (docs/data-dictionary.md#reports): money as decimal strings,
+    dates as ISO strings."""
 
     def jsonable(value):
         if isinstance(value, dict):
@@ -434,9 +448,7 @@ def report_data(report: Report) -> dict:
     def figures(target: Report | Row) -> dict:
         return {
             "total": money(target.total),
-            "pledges": target.pledges,
-            "unvalued": target.unvalued,
-            "unconverted": target.unconverted,
+            **{figure: getattr(target, figure) for figure in FIGURES[1:]},
         }
 
     return {

@@ -18,13 +18,13 @@ from .models import (
     Pledge,
     PledgeItem,
     Source,
-    validate_source_count,
+    validate_sources,
 )
 
 # Checks that a bulk caller (the importer) makes once for a whole file instead of once per row:
 # it resolves these foreign keys and the external reference from the database itself (a parent
 # that does not exist is still refused by ``Pledge.clean``).
-BULK_CHECKED_FIELDS = ["donor", "category", "event", "parent", "external_ref"]
+BULK_CHECKED_FIELDS = ["donor", "category", "event", "parent", "reannounces", "external_ref"]
 
 
 class PledgeValidationError(ValidationError):
@@ -138,12 +138,12 @@ def validate_pledge(
         if any(source_errors):
             errors["sources"] = source_errors
     if new_sources is not None:
-        source_count = len(new_sources)
+        source_kinds = [source.kind for source in new_sources]
     else:
-        source_count = pledge.sources.count() if pledge.pk else 0
+        source_kinds = list(pledge.sources.values_list("kind", flat=True)) if pledge.pk else []
     if "sources" not in errors:
         try:
-            validate_source_count(source_count)
+            validate_sources(pledge.confidence, source_kinds)
         except ValidationError as error:
             errors.update(error.message_dict)
     if errors:
