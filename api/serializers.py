@@ -11,6 +11,7 @@ from pledges.codes import normalise_code
 from pledges.models import (
     BOOKKEEPING_FIELDS,
     DERIVED_FIELDS,
+    SOURCE_FIELDS,
     Category,
     Donor,
     Event,
@@ -123,16 +124,7 @@ class PledgeItemSerializer(serializers.ModelSerializer):
 class SourceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Source
-        fields = [
-            "id",
-            "url",
-            "publisher",
-            "title",
-            "published_on",
-            "kind",
-            "archived_url",
-            "accessed_on",
-        ]
+        fields = ["id", *SOURCE_FIELDS]
 
 
 class PledgeSerializer(serializers.ModelSerializer):

@@ -1,4 +1,4 @@
-"""Benchmark of the aggregate reports (SPEC §11) against hand-written SQL on the same database.
+"""Benchmark of the aggregate reports against hand-written SQL on the same database.
 
     DATABASE_URL=postgres://… python bench/reports.py [--runs 5]
     (or: python manage.py shell < bench/reports.py)

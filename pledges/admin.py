@@ -10,6 +10,7 @@ from .choices import AmountBasis
 from .models import (
     BOOKKEEPING_FIELDS,
     DERIVED_FIELDS,
+    SOURCE_FIELDS,
     Category,
     Donor,
     Event,
@@ -83,7 +84,7 @@ class SourceInline(admin.TabularInline):
     formset = AtLeastOneSourceFormSet
     extra = 0
     min_num = 1
-    fields = ["url", "publisher", "title", "published_on", "kind", "archived_url", "accessed_on"]
+    fields = SOURCE_FIELDS
 
 
 class ComponentInline(admin.TabularInline):

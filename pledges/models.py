@@ -29,6 +29,16 @@ from .choices import (
 )
 from .codes import is_country, is_currency, normalise_code
 
+# What a source says of itself, in the order the admin, the API and the spreadsheets show it.
+SOURCE_FIELDS = [
+    "url",
+    "publisher",
+    "title",
+    "published_on",
+    "kind",
+    "archived_url",
+    "accessed_on",
+]
 # Computed by the application, never typed in: read-only in the admin and the API.
 DERIVED_FIELDS = ["total_amount", "value_eur", "rate_date"]
 BOOKKEEPING_FIELDS = ["version", "created_at", "updated_at"]

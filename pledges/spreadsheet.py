@@ -34,7 +34,7 @@ from decimal import Decimal
 from django.db.models import CharField, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 
-from .models import Pledge
+from .models import SOURCE_FIELDS, Pledge
 
 # Columns that hold the pledge field of the same name, as it is.
 PLAIN_FIELDS = [
@@ -66,15 +66,7 @@ INFORMATIONAL_COLUMNS = ["total_amount", "value_eur", "rate_date"]
 HEADER = COLUMNS + INFORMATIONAL_COLUMNS
 
 ITEM_KEYS = ["name", "quantity"]
-SOURCE_KEYS = [
-    "url",
-    "publisher",
-    "title",
-    "published_on",
-    "kind",
-    "archived_url",
-    "accessed_on",
-]
+SOURCE_KEYS = SOURCE_FIELDS
 GENERATED_REF_PREFIX = "pledge-"
 CSV_DELIMITERS = (",", ";", "\t")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
