@@ -1,4 +1,5 @@
-"""Currency conversion at ECB euro reference rates (SPEC §3): the one place for these rules.
+"""Currency conversion at ECB euro reference rates (docs/methodology.md#currency-conversion):
+the one place for these rules.
 
 Rates are stored as units of a currency per 1 EUR. A value is converted at the rate of its
 date, or of the latest ECB date before it, but never of a date more than

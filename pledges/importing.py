@@ -7,7 +7,7 @@ written in one transaction, which is rolled back when any row is bad, and always
 ``external_ref`` decides between creating and updating, so importing a file twice creates no
 copies; a row identical to its stored pledge writes nothing (no history row, same version).
 
-For speed (SPEC §11) donors, categories, events, references and exchange rates are looked up
+For speed donors, categories, events, references and exchange rates are looked up
 once per file, and new pledges are written in bulk with their history rows (``bulk``: COPY on
 PostgreSQL). A component is checked against its package and its earlier siblings in the
 database, so components are written in rounds: packages and stand-alone pledges first, then the

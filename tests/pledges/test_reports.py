@@ -1,5 +1,5 @@
-"""The report engine (SPEC §4): hand-computed figures, invariants over generated data, and a
-query count that does not grow with the pledges."""
+"""The report engine (docs/methodology.md#reports): hand-computed figures, invariants over
+generated data, and a query count that does not grow with the pledges."""
 
 import datetime as dt
 from decimal import Decimal
@@ -256,7 +256,7 @@ def test_query_count_does_not_grow_with_pledges(
 
 @pytest.mark.parametrize(("currency", "look_ups"), [("EUR", 2), ("USD", 4)])
 def test_each_rate_look_up_is_written_once(db, django_assert_num_queries, currency, look_ups):
-    """The query's cost is its rate look-ups (SPEC §11): one for the pledges' own currencies
+    """The query's cost is its rate look-ups: one for the pledges' own currencies
     and one for the report currency (none for the euro), and the same two for the components;
     not one per aggregate."""
     options = reports.parse_options(group_by="donor,month", currency=currency)
