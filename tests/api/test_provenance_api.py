@@ -260,3 +260,13 @@ def test_the_schema_describes_the_new_fields(anon, db):
     parameters = {p["name"]: p for p in schema["paths"][URL]["get"]["parameters"]}
     assert set(parameters["reannouncement"]["schema"]["enum"]) == {"false", "true"}
     assert "reannounced" in components["ReportTotals"]["properties"]
+
+
+def test_a_component_that_re_announces_counts_once(anon, db):
+    """A €100 package whose €30 component repeats an earlier €30 pledge: the package counts its
+    remainder (€70), the component nothing, the earlier pledge its €30: €100 in all."""
+    donor = CountryFactory(name="Germany")
+    earlier = PledgeFactory(donor=donor, amount=30, announced_on=dt.date(2025, 5, 1))
+    package = PledgeFactory(donor=donor, amount=100)
+    PledgeFactory(donor=donor, amount=30, parent=package, reannounces=earlier)
+    assert figures(anon.get(REPORT).json()) == ("100.00", 3, 0, 0, 1)
