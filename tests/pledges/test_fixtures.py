@@ -1,6 +1,7 @@
 """The reference data: it loads cleanly and holds the pledges of the seed article."""
 
 import datetime as dt
+import io
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -247,3 +248,25 @@ def test_the_fixtures_load_twice_without_duplicates(reference_data):
     counts = [m.objects.count() for m in (Category, Donor, Event, Pledge)]
     call_command("load_reference_data", verbosity=0)
     assert [m.objects.count() for m in (Category, Donor, Event, Pledge)] == counts
+
+
+def test_the_report_command_keys_and_filters_on_confidence(reference_data):
+    """The estimates of the fixtures: Canada's $45 million and Belgium's five years."""
+    out = io.StringIO()
+    call_command(
+        "pledge_report",
+        "--group-by",
+        "confidence",
+        "--confidence",
+        "estimated",
+        "--reannouncement",
+        "false",
+        "--format",
+        "csv",
+        stdout=out,
+    )
+    expected = eur("45000000", "USD") + Decimal("5000000000")
+    assert out.getvalue().splitlines() == [
+        "confidence,total,pledges,unvalued,unconverted,reannounced",
+        f"estimated,{expected},2,0,0,0",
+    ]
