@@ -406,8 +406,8 @@ class Pledge(models.Model):
         itself nor, through others, itself again; and a pledge that others re-announce keeps
         their donor and comes no later than they do."""
         if self.pk is not None:
-            later = Pledge.objects.filter(reannounces_id=self.pk)
-            later = list(later.values_list("donor_id", "announced_on"))
+            lookups = getattr(self, "package_lookups", None) or PackageLookups()
+            later = lookups.reannouncements(self.pk)
             if self.donor_id is not None and any(donor != self.donor_id for donor, _ in later):
                 refuse("donor", "Pledges of another donor would re-announce this one.")
             if self.announced_on and any(date < self.announced_on for _, date in later):
@@ -503,7 +503,8 @@ class PackageRow:
 
 
 class PackageLookups:
-    """What the package rules of ``Pledge.clean`` read from the database, one query at a time.
+    """What the package and re-announcement rules of ``Pledge.clean`` read from the database,
+    one query at a time.
 
     ``PackageFacts`` answers the same questions from memory for many pledges at once (imports).
     """
@@ -517,6 +518,11 @@ class PackageLookups:
 
     def has_components(self, pk: int) -> bool:
         return Pledge.objects.filter(parent_id=pk).exists()
+
+    def reannouncements(self, pk: int) -> list[tuple[int, object]]:
+        """(donor id, announcement date) of the pledges that re-announce this one."""
+        later = Pledge.objects.filter(reannounces_id=pk)
+        return list(later.values_list("donor_id", "announced_on"))
 
     def component_values(self, package_id: int) -> dict[int, Decimal | None]:
         """The EUR values of the package's components that are not cancelled, by pk."""
@@ -539,6 +545,7 @@ class PackageFacts(PackageLookups):
         self.rates = rates
         self._packages: dict[int, PackageRow] = {}
         self._with_components: set[int] = set()
+        self._reannouncements: dict[int, list] = {}
         self._components: dict[int, dict[int, Decimal | None]] = {}
         package_ids, pledge_ids = sorted(set(package_ids)), sorted(set(pledge_ids))
         self._loaded_packages, self._loaded_pledges = set(package_ids), set(pledge_ids)
@@ -554,6 +561,10 @@ class PackageFacts(PackageLookups):
             self._with_components.update(
                 Pledge.objects.filter(parent_id__in=chunk).values_list("parent_id", flat=True)
             )
+            for pk, *later in Pledge.objects.filter(reannounces_id__in=chunk).values_list(
+                "reannounces_id", "donor_id", "announced_on"
+            ):
+                self._reannouncements.setdefault(pk, []).append(tuple(later))
         for chunk in _chunks(owners, chunk_size):
             for parent_id, pk, value in (
                 Pledge.objects.filter(parent_id__in=chunk)
@@ -571,6 +582,11 @@ class PackageFacts(PackageLookups):
         if pk not in self._loaded_pledges:
             return super().has_components(pk)
         return pk in self._with_components
+
+    def reannouncements(self, pk: int) -> list[tuple[int, object]]:
+        if pk not in self._loaded_pledges:
+            return super().reannouncements(pk)
+        return self._reannouncements.get(pk, [])
 
     def component_values(self, package_id: int) -> dict[int, Decimal | None]:
         if package_id not in self._components:

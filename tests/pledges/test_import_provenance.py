@@ -104,3 +104,16 @@ def test_confirmed_with_an_official_source(reference_only):
     report = import_file(csv_file(rows), "csv")
     assert not report.errors
     assert Pledge.objects.get().confidence == "confirmed"
+
+
+def test_an_update_keeps_a_re_announced_pledge_before_its_re_announcements(reference_only):
+    rows = [pledge_row("first", day="2025-05-28"), pledge_row("again", reannounces_ref="first")]
+    assert not import_file(csv_file(rows), "csv").errors
+    before = stored()
+    moved = [pledge_row("first", day="2025-06-05"), rows[1]]
+    assert errors_of(import_file(csv_file(moved), "csv")) == {(2, "announced_on")}
+    other_donor = [pledge_row("first", day="2025-05-28", donor="Canada"), rows[1]]
+    report = import_file(csv_file(other_donor), "csv")
+    assert (2, "donor") in errors_of(report)
+    assert stored() == before
+    assert Pledge.objects.get(external_ref="first").announced_on.isoformat() == "2025-05-28"
