@@ -427,29 +427,41 @@ class _Importer:
     def _strata(self, rows: list[_Row]) -> list[list[_Row]]:
         """The rows in groups imported one after the other: a row after the row of the file
         that it re-announces, and a component with or after its package's row. Rows in a
-        circle of re-announcements are left to be refused by ``_reannounced_pk``."""
+        circle of re-announcements are left to be refused by ``_reannounced_pk``. (Depth
+        first without recursion: a file may hold a long chain.)"""
         depths: dict[str, int] = {}
-
-        def depth(row: _Row, visiting: frozenset[str]) -> int:
-            if row.ref in depths:
-                return depths[row.ref]
-            if row.ref in visiting:
-                return 0
-            visiting |= {row.ref}
-            found = 0
-            reannounced = self.row_by_ref.get(row.reannounces_ref)
-            if reannounced is not None and row.reannounces_ref not in self.pk_by_ref:
-                found = depth(reannounced, visiting) + 1
-            package = self.row_by_ref.get(row.parent_ref)
-            if package is not None:
-                found = max(found, depth(package, visiting))
-            depths[row.ref] = found
-            return found
-
+        for start in rows:
+            stack, visiting = [start], set()
+            while stack:
+                row = stack[-1]
+                if row.ref in depths:
+                    stack.pop()
+                    continue
+                visiting.add(row.ref)
+                needed = self._needed_rows(row)
+                pending = [r for r, _ in needed if r.ref not in depths and r.ref not in visiting]
+                if pending:
+                    stack.extend(pending)
+                    continue
+                depths[row.ref] = max(
+                    (depths.get(r.ref, 0) + step for r, step in needed), default=0
+                )
+                stack.pop()
         strata: dict[int, list[_Row]] = defaultdict(list)
         for row in rows:
-            strata[depth(row, frozenset())].append(row)
+            strata[depths[row.ref]].append(row)
         return [strata[level] for level in sorted(strata)]
+
+    def _needed_rows(self, row: _Row) -> list[tuple[_Row, int]]:
+        """The rows of the file that ``row`` needs written first (1) or with it (0)."""
+        needed = []
+        reannounced = self.row_by_ref.get(row.reannounces_ref)
+        if reannounced is not None and row.reannounces_ref not in self.pk_by_ref:
+            needed.append((reannounced, 1))
+        package = self.row_by_ref.get(row.parent_ref)
+        if package is not None:
+            needed.append((package, 0))
+        return needed
 
     def _rounds(self, rows: list[_Row]) -> Iterable[list[_Row]]:
         """Packages and stand-alone pledges, then components: the n-th of every package in

@@ -117,3 +117,13 @@ def test_an_update_keeps_a_re_announced_pledge_before_its_re_announcements(refer
     assert (2, "donor") in errors_of(report)
     assert stored() == before
     assert Pledge.objects.get(external_ref="first").announced_on.isoformat() == "2025-05-28"
+
+
+def test_a_long_chain_of_re_announcements_in_one_file(reference_only):
+    """Each row re-announces the next one: 1,200 strata, and no recursion limit."""
+    count = 1200
+    rows = [pledge_row(f"p{n}", reannounces_ref=f"p{n + 1}") for n in range(count - 1)]
+    rows.append(pledge_row(f"p{count - 1}"))
+    report = import_file(csv_file(rows), "csv")
+    assert not report.errors, [str(e) for e in report.errors[:3]]
+    assert Pledge.objects.filter(reannounces__isnull=False).count() == count - 1
