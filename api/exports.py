@@ -6,10 +6,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.generics import GenericAPIView
 
+from pledges.filters import PledgeFilter
 from pledges.models import Pledge
 from pledges.spreadsheet import csv_lines, export_queryset, iter_rows
-
-from .filters import PledgeFilter
 
 
 class PledgeCsvExportView(GenericAPIView):

@@ -4,7 +4,7 @@
 import csv
 import io
 
-import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -19,11 +19,9 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pledges import reports
-from pledges.choices import PledgeStatus
+from pledges import reports, selectors
+from pledges.filters import ReportPledgeFilter
 from pledges.models import Pledge
-
-from .filters import ReportPledgeFilter
 
 
 class ReportCSVRenderer(BaseRenderer):
@@ -103,33 +101,10 @@ REPORT_PARAMETERS = [
 ]
 
 
-def filter_parameters(filterset_class) -> list[OpenApiParameter]:
-    """Every filter of ``filterset_class`` as a documented query parameter."""
-    parameters = []
-    for name, declared in filterset_class.base_filters.items():
-        if isinstance(declared, django_filters.DateFilter):
-            kind = OpenApiTypes.DATE
-        elif isinstance(
-            declared, django_filters.ModelChoiceFilter | django_filters.ModelMultipleChoiceFilter
-        ) and not declared.extra.get("to_field_name"):
-            kind = OpenApiTypes.INT
-        else:
-            kind = OpenApiTypes.STR
-        choices = declared.extra.get("choices")
-        parameters.append(
-            OpenApiParameter(
-                name,
-                kind,
-                many=isinstance(declared, django_filters.MultipleChoiceFilter),
-                enum=[value for value, _ in choices] if choices else None,
-                description=str(declared.extra.get("help_text", "")),
-            )
-        )
-    return parameters
-
-
 @extend_schema(
-    parameters=[*REPORT_PARAMETERS, *filter_parameters(ReportPledgeFilter)],
+    # The filters are documented by drf-spectacular from the filterset (filters=True).
+    filters=True,
+    parameters=REPORT_PARAMETERS,
     responses={
         200: OpenApiResponse(REPORT_SCHEMA, description="JSON, or CSV with format=csv."),
         400: OpenApiResponse(description="A bad parameter, named."),
@@ -139,6 +114,10 @@ class ReportTotalsView(APIView):
     """Totals by up to two keys, converted into one currency, without double counting."""
 
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, ReportCSVRenderer]
+    # For the schema only: ``selectors.pledge_report`` applies the filterset itself.
+    queryset = Pledge.objects.none()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ReportPledgeFilter
     # drf-spectacular's, whatever DEFAULT_SCHEMA_CLASS says; extend_schema above builds on it.
     schema = AutoSchema()
 
@@ -157,24 +136,10 @@ class ReportTotalsView(APIView):
         return response
 
     def get(self, request):
-        params = request.query_params
-        filterset = ReportPledgeFilter(params, queryset=Pledge.objects.all(), request=request)
-        errors = {} if filterset.is_valid() else dict(filterset.errors)
         try:
-            options = reports.parse_options(
-                group_by=params.getlist("group_by"),
-                currency=params.get("currency"),
-                allocation=params.get("allocation"),
-                format=params.get("format"),
-            )
-        except reports.ReportError as error:
-            errors.update({name: [message] for name, message in error.errors.items()})
-        if errors:
-            raise ValidationError(errors)
-        statuses = filterset.form.cleaned_data.get("status") or []
-        report = reports.totals(
-            filterset.qs, options, include_cancelled=PledgeStatus.CANCELLED in statuses
-        )
+            report, _ = selectors.pledge_report(request.query_params, request=request)
+        except selectors.ParameterError as error:
+            raise ValidationError(error.errors) from error
         response = Response(reports.report_data(report))
         if request.accepted_renderer.format == "csv":
             response["Content-Disposition"] = 'attachment; filename="pledge-totals.csv"'

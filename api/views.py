@@ -16,13 +16,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from pledges import conversion
 from pledges.codes import is_currency, normalise_code
+from pledges.filters import CurrencyCodeFilter, PledgeFilter
 from pledges.history import pledge_history
 from pledges.models import Category, Donor, Event, ExchangeRate, Pledge
 
 from .exceptions import PreconditionFailed
-from .filters import CurrencyCodeFilter, PledgeFilter
 from .permissions import PledgePermission
 from .schema import READ_ERRORS, WRITE_ERRORS, errors, paginated
 from .serializers import (
@@ -268,7 +267,7 @@ class ExchangeRateViewSet(QueryGuardMixin, viewsets.GenericViewSet):
         query = RateQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         code, on_date = query.validated_data["currency"], query.validated_data["date"]
-        rate = conversion.rate_for(code, on_date)
+        rate = ExchangeRate.objects.rate_for(code, on_date)
         if rate is None:
             raise NotFound(
                 f"No ECB rate for {code} on {on_date.isoformat()} or in the "

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -20,7 +21,9 @@ from .models import (
     Source,
     validate_sources,
 )
+from .package_rules import PackageLookups, check_package_rules
 from .resources import PledgeResource
+from .services import store_pledge
 
 
 @admin.register(Donor)
@@ -149,8 +152,22 @@ class ReannouncementListFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PledgeAdminForm(forms.ModelForm):
+    """The model's rules (``full_clean``), then the package rules, as the API and imports.
+    (The admin builds the form's Meta from its fieldsets.)"""
+
+    def _post_clean(self):
+        super()._post_clean()
+        errors = check_package_rules(
+            self.instance, lookups=PackageLookups(), rates=ExchangeRate.objects
+        )
+        if errors:
+            self._update_errors(ValidationError(errors))
+
+
 @admin.register(Pledge)
 class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
+    form = PledgeAdminForm
     # Import and export in the layout of manage.py import_pledges / export_pledges.
     resource_classes = [PledgeResource]
     formats = [CSV, XLSX]
@@ -214,6 +231,9 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
             {"fields": readonly_fields},
         ),
     ]
+
+    def save_model(self, request, obj, form, change):
+        store_pledge(obj)  # with its derived values and next version (also when reverting)
 
     @admin.display(description="amount", ordering="amount")
     def stated_amount(self, pledge):

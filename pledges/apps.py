@@ -7,6 +7,6 @@ class PledgesConfig(AppConfig):
     verbose_name = "Aid pledges"
 
     def ready(self) -> None:
-        from .conversion import register_sqlite_functions
+        from .expressions import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="pledges_sqlite_fns")

@@ -5,6 +5,11 @@ table's sequence first (so children can point at their parents), and each histor
 from its object exactly as django-simple-history's ``bulk_history_create`` builds it. Elsewhere
 (SQLite) it is simple_history's ``bulk_create_with_history``. Neither sends model signals, and
 the database checks every constraint either way.
+
+Two internals are used on purpose: Django's ``_prepare_related_fields_for_save`` (what
+``bulk_create`` itself runs, so COPY refuses unsaved related objects exactly as it does; there
+is no public equivalent), and simple-history's ``tracked_fields`` for the history columns (a
+history field this copy would not fill is refused, so a library upgrade cannot go unnoticed).
 """
 
 import datetime as dt

@@ -4,6 +4,9 @@ It is read from the historical tables by id, so it still answers after the pledg
 Items and sources have history tables of their own; every write saves the pledge first and
 then its children, so the children as they stood after a version are their rows written
 before the next version of the pledge.
+
+Own diff rather than simple-history's ``diff_against``: that compares editable fields only
+(``model_to_dict``), and the derived values (``value_eur`` …) must show in the history too.
 """
 
 import datetime as dt

@@ -1,8 +1,11 @@
-"""The domain (docs/data-dictionary.md). Every rule that the admin, the API and imports share
-lives here: ``full_clean()`` refuses what they must all refuse, and the database constraints
-hold what the database can hold."""
+"""The domain (docs/data-dictionary.md). Every rule of one pledge that the admin, the API and
+imports share lives here: ``full_clean()`` refuses what they must all refuse, and the database
+constraints hold what the database can hold. Rules that read other rows (packages,
+re-announcements) are in ``package_rules``; derived values are set by the write path
+(``services.prepare_write``)."""
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -234,7 +237,7 @@ class Pledge(models.Model):
         help_text="A stable identifier used by imports and exports.",
     )
 
-    # Derived on save, never typed in.
+    # Derived by the write path (services.prepare_write), never typed in.
     total_amount = models.DecimalField(
         max_digits=TOTAL_MAX_DIGITS,
         decimal_places=AMOUNT_DECIMAL_PLACES,
@@ -321,16 +324,6 @@ class Pledge(models.Model):
     def __str__(self) -> str:
         return f"{self.donor.name if self.donor_id else '?'}: {self.title}"
 
-    def save(self, *args, **kwargs) -> None:
-        self.refresh_derived()
-        updating = not self._state.adding
-        if updating:
-            # Incremented in the database, so that concurrent writers cannot reuse a version.
-            self.version = F("version") + 1
-        super().save(*args, **kwargs)
-        if updating:
-            self.refresh_from_db(fields=["version"])
-
     # --- validation -------------------------------------------------------------------
 
     def clean(self) -> None:
@@ -348,8 +341,6 @@ class Pledge(models.Model):
         if self.amount is None and self.amount_basis == AmountBasis.PER_YEAR:
             refuse("amount", "A per-year pledge needs its yearly amount.")
         self._clean_period(refuse)
-        self._clean_package(refuse)
-        self._clean_reannouncement(refuse)
         if errors:
             raise ValidationError(errors)
 
@@ -367,236 +358,6 @@ class Pledge(models.Model):
                 refuse("period_end_year", "The period cannot end before it starts.")
             elif conversion.period_years(start, end) > PERIOD_MAX_YEARS:
                 refuse("period_end_year", f"A period lasts at most {PERIOD_MAX_YEARS} years.")
-
-    def _clean_package(self, refuse) -> None:
-        """One level of packages, and components worth no more than their package (in EUR)."""
-        # services.validate_pledge may set look-ups loaded for many pledges at once.
-        lookups = getattr(self, "package_lookups", None) or PackageLookups()
-        if self.parent_id is None:
-            if self.pk is not None:
-                self._check_components_fit(
-                    lookups, self.pk, self._value_eur_for_check(lookups), refuse, "amount"
-                )
-            return
-        if self.pk is not None and self.parent_id == self.pk:
-            refuse("parent", "A pledge cannot be its own package.")
-            return
-        parent = lookups.package(self.parent_id)
-        if parent is None:
-            refuse("parent", "The package does not exist.")
-            return
-        if parent.parent_id is not None:
-            refuse("parent", "A component cannot be the package of another pledge.")
-        if self.pk is not None and lookups.has_components(self.pk):
-            refuse("parent", "A package cannot be a component of another package.")
-        if parent.donor_id != self.donor_id and self.donor_id is not None:
-            refuse("parent", "A component must have the same donor as its package.")
-        if self.status != PledgeStatus.CANCELLED:
-            self._check_components_fit(
-                lookups,
-                parent.pk,
-                parent.value_eur,
-                refuse,
-                "amount",
-                replace={self.pk: self._value_eur_for_check(lookups)},
-            )
-
-    def _clean_reannouncement(self, refuse) -> None:
-        """A re-announcement names an earlier (or same-day) pledge of the same donor, never
-        itself nor, through others, itself again; and a pledge that others re-announce keeps
-        their donor and comes no later than they do."""
-        if self.pk is not None:
-            lookups = getattr(self, "package_lookups", None) or PackageLookups()
-            later = lookups.reannouncements(self.pk)
-            if self.donor_id is not None and any(donor != self.donor_id for donor, _ in later):
-                refuse("donor", "Pledges of another donor would re-announce this one.")
-            if self.announced_on and any(date < self.announced_on for _, date in later):
-                refuse("announced_on", "A pledge re-announcing this one comes before it.")
-        if self.reannounces_id is None:
-            return
-        if self.pk is not None and self.reannounces_id == self.pk:
-            refuse("reannounces", "A pledge cannot re-announce itself.")
-            return
-        earlier = (
-            Pledge.objects.filter(pk=self.reannounces_id).values("donor_id", "announced_on").first()
-        )
-        if earlier is None:
-            refuse("reannounces", "The re-announced pledge does not exist.")
-            return
-        if self.donor_id is not None and earlier["donor_id"] != self.donor_id:
-            refuse("reannounces", "A pledge can only re-announce a pledge of the same donor.")
-        if self.announced_on and earlier["announced_on"] > self.announced_on:
-            refuse("reannounces", "The re-announced pledge must come on or before this one.")
-        if self.pk is not None and self.pk in _reannouncement_chain(self.reannounces_id):
-            refuse("reannounces", "Re-announcements cannot go round in a circle.")
-
-    def _value_eur_for_check(self, lookups: "PackageLookups") -> Decimal | None:
-        if self.amount is None or not self.currency or self.announced_on is None:
-            return None
-        total = conversion.pledge_total(
-            self.amount, self.amount_basis, self.period_start_year, self.period_end_year
-        )
-        converted = conversion.convert(
-            total, self.currency, conversion.EURO, self.announced_on, lookups.rates
-        )
-        return converted.value if converted else None
-
-    @staticmethod
-    def _check_components_fit(
-        lookups, package_id, package_value, refuse, field, replace=None
-    ) -> None:
-        """Refuse when the package's non-cancelled, valued components exceed its EUR value."""
-        if package_value is None:
-            return
-        values = dict(lookups.component_values(package_id))
-        values.update(replace or {})
-        components_sum = sum((v for v in values.values() if v is not None), Decimal(0))
-        if components_sum > package_value:
-            refuse(
-                field,
-                f"The components are worth €{components_sum:,.2f}, more than their package "
-                f"(€{package_value:,.2f}).",
-            )
-
-    # --- derived values ---------------------------------------------------------------
-
-    def refresh_derived(self, rates: conversion.RateTable | None = None) -> None:
-        """Recompute the total, its EUR value and the rate date from the stored rates."""
-        self.currency = normalise_code(self.currency)
-        self.recipient = normalise_code(self.recipient) or "UA"
-        self.total_amount = conversion.pledge_total(
-            self.amount, self.amount_basis, self.period_start_year, self.period_end_year
-        )
-        converted = None
-        if self.total_amount is not None and self.currency and self.announced_on:
-            converted = conversion.convert(
-                self.total_amount, self.currency, conversion.EURO, self.announced_on, rates
-            )
-        self.value_eur = converted.value if converted else None
-        self.rate_date = converted.rate_date if converted else None
-
-    @property
-    def period_years(self) -> int:
-        return conversion.period_years(self.period_start_year, self.period_end_year)
-
-    @property
-    def is_package(self) -> bool:
-        return self.pk is not None and self.components.exists()
-
-
-def _reannouncement_chain(pk: int) -> set[int]:
-    """``pk`` and every pledge it re-announces, directly or through others (one query a step;
-    the chain stops where it would repeat itself)."""
-    seen: set[int] = set()
-    while pk is not None and pk not in seen:
-        seen.add(pk)
-        pk = Pledge.objects.filter(pk=pk).values_list("reannounces_id", flat=True).first()
-    return seen
-
-
-@dataclass(frozen=True)
-class PackageRow:
-    pk: int
-    parent_id: int | None
-    donor_id: int
-    value_eur: Decimal | None
-
-
-class PackageLookups:
-    """What the package and re-announcement rules of ``Pledge.clean`` read from the database,
-    one query at a time.
-
-    ``PackageFacts`` answers the same questions from memory for many pledges at once (imports).
-    """
-
-    rates: conversion.RateTable | None = None  # None: ``conversion.rate_for`` queries
-
-    def package(self, pk: int) -> PackageRow | None:
-        row = Pledge.objects.filter(pk=pk).values_list("parent_id", "donor_id", "value_eur")
-        found = row.first()
-        return PackageRow(pk, *found) if found else None
-
-    def has_components(self, pk: int) -> bool:
-        return Pledge.objects.filter(parent_id=pk).exists()
-
-    def reannouncements(self, pk: int) -> list[tuple[int, object]]:
-        """(donor id, announcement date) of the pledges that re-announce this one."""
-        later = Pledge.objects.filter(reannounces_id=pk)
-        return list(later.values_list("donor_id", "announced_on"))
-
-    def component_values(self, package_id: int) -> dict[int, Decimal | None]:
-        """The EUR values of the package's components that are not cancelled, by pk."""
-        return dict(
-            Pledge.objects.filter(parent_id=package_id)
-            .exclude(status=PledgeStatus.CANCELLED)
-            .values_list("pk", "value_eur")
-        )
-
-
-class PackageFacts(PackageLookups):
-    """``PackageLookups`` loaded for many pledges in a few queries, to validate them in turn.
-
-    ``package_ids`` are the packages the pledges name; ``pledge_ids`` the stored pledges being
-    changed. The answers are those of the database when loaded: load again after writing.
-    Anything not loaded is asked of the database.
-    """
-
-    def __init__(self, rates, package_ids, pledge_ids, chunk_size: int = 2000):
-        self.rates = rates
-        self._packages: dict[int, PackageRow] = {}
-        self._with_components: set[int] = set()
-        self._reannouncements: dict[int, list] = {}
-        self._components: dict[int, dict[int, Decimal | None]] = {}
-        package_ids, pledge_ids = sorted(set(package_ids)), sorted(set(pledge_ids))
-        self._loaded_packages, self._loaded_pledges = set(package_ids), set(pledge_ids)
-        owners = sorted(self._loaded_packages | self._loaded_pledges)
-        for pk in owners:
-            self._components[pk] = {}
-        for chunk in _chunks(package_ids, chunk_size):
-            for pk, *values in Pledge.objects.filter(pk__in=chunk).values_list(
-                "pk", "parent_id", "donor_id", "value_eur"
-            ):
-                self._packages[pk] = PackageRow(pk, *values)
-        for chunk in _chunks(pledge_ids, chunk_size):
-            self._with_components.update(
-                Pledge.objects.filter(parent_id__in=chunk).values_list("parent_id", flat=True)
-            )
-            for pk, *later in Pledge.objects.filter(reannounces_id__in=chunk).values_list(
-                "reannounces_id", "donor_id", "announced_on"
-            ):
-                self._reannouncements.setdefault(pk, []).append(tuple(later))
-        for chunk in _chunks(owners, chunk_size):
-            for parent_id, pk, value in (
-                Pledge.objects.filter(parent_id__in=chunk)
-                .exclude(status=PledgeStatus.CANCELLED)
-                .values_list("parent_id", "pk", "value_eur")
-            ):
-                self._components[parent_id][pk] = value
-
-    def package(self, pk: int) -> PackageRow | None:
-        if pk not in self._loaded_packages:
-            return super().package(pk)
-        return self._packages.get(pk)
-
-    def has_components(self, pk: int) -> bool:
-        if pk not in self._loaded_pledges:
-            return super().has_components(pk)
-        return pk in self._with_components
-
-    def reannouncements(self, pk: int) -> list[tuple[int, object]]:
-        if pk not in self._loaded_pledges:
-            return super().reannouncements(pk)
-        return self._reannouncements.get(pk, [])
-
-    def component_values(self, package_id: int) -> dict[int, Decimal | None]:
-        if package_id not in self._components:
-            return super().component_values(package_id)
-        return dict(self._components[package_id])
-
-
-def _chunks(values: list, size: int):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 class PledgeItem(models.Model):
@@ -700,12 +461,53 @@ class Source(models.Model):
             raise ValidationError(errors)
 
 
+class ExchangeRateQuerySet(models.QuerySet):
+    """Rate look-ups (a ``conversion.RateSource``) and the storing of ECB rates."""
+
+    def rate_for(self, currency: str, on_date: dt.date) -> conversion.Rate | None:
+        """The stored rate that conversion uses for ``currency`` on ``on_date``, if any."""
+        code = normalise_code(currency)
+        if code == conversion.EURO:
+            return conversion.Rate(conversion.EURO, on_date, on_date, Decimal(1))
+        found = (
+            self.filter(
+                currency=code,
+                date__lte=on_date,
+                date__gte=conversion.oldest_usable_rate_date(on_date),
+            )
+            .order_by("-date")
+            .values_list("date", "rate")
+            .first()
+        )
+        if found is None:
+            return None
+        return conversion.Rate(code, on_date, found[0], found[1])
+
+    def table(self) -> conversion.RateTable:
+        """Every stored rate in memory, to convert many values with one query."""
+        return conversion.RateTable(self.values_list("currency", "date", "rate").iterator())
+
+    def store(self, triples: Iterable[tuple[dt.date, str, Decimal]], batch_size: int = 5000) -> int:
+        """Insert or update (date, currency, rate) triples; returns how many were written."""
+        rows = [self.model(date=date, currency=code, rate=rate) for date, code, rate in triples]
+        self.bulk_create(
+            rows,
+            batch_size=batch_size,
+            update_conflicts=True,
+            unique_fields=["currency", "date"],
+            update_fields=["rate"],
+        )
+        return len(rows)
+
+
 class ExchangeRate(models.Model):
     currency = models.CharField(max_length=3)
     date = models.DateField()
     rate = models.DecimalField(
         max_digits=18, decimal_places=6, help_text="Units of the currency per 1 EUR."
     )
+
+    objects = ExchangeRateQuerySet.as_manager()
 
     class Meta:
         ordering = ["-date", "currency"]

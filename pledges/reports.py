@@ -3,8 +3,8 @@ command line and the dashboard.
 
 Everything is summed in the database, in a fixed number of queries whatever the number of
 pledges. Each pledge counts its *counted cents*: its total converted into the report currency
-at its own announcement date (``conversion.ConvertedCents``, at the rates of
-``conversion.rate_expression``), less what its non-cancelled components are worth in that
+at its own announcement date (``expressions.ConvertedCents``, at the rates of
+``expressions.rate_of_field``), less what its non-cancelled components are worth in that
 currency, never below zero. Sums are of whole cents, so that a report is exactly the
 per-pledge conversions added up, on SQLite too.
 
@@ -38,7 +38,7 @@ from django.db.models.functions import (
     Greatest,
 )
 
-from . import conversion
+from . import conversion, expressions
 from .choices import AmountBasis, PledgeStatus
 from .codes import is_currency, normalise_code
 from .models import ExchangeRate, Pledge
@@ -224,7 +224,7 @@ def _pledge_rows(pledges: QuerySet, columns: list[str], *, period: bool) -> Quer
         "reannounces_id",
         money=money,
         copies=copies,
-        source_rate=conversion.rate_expression(conversion.FIELD + "currency", "announced_on"),
+        source_rate=expressions.rate_of_field("currency", "announced_on"),
     )
 
 
@@ -235,7 +235,7 @@ def _target_rates(pledges: QuerySet, currency: str) -> QuerySet:
     return (
         Pledge.objects.filter(pk__in=first_of_each_date)
         .order_by()
-        .values("announced_on", rate=conversion.rate_expression(currency, "announced_on"))
+        .values("announced_on", rate=expressions.rate_of_currency(currency, "announced_on"))
     )
 
 
@@ -248,7 +248,7 @@ def _component_cents(currency: str) -> QuerySet:
         .values(package_id=F("parent_id"))
         .annotate(
             cents=Sum(
-                conversion.converted_cents_expression(
+                expressions.converted_cents_expression(
                     "total_amount", "currency", currency, "announced_on"
                 )
             )
@@ -291,7 +291,7 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
     """
     connection = connections[pledges.db]
     own = ExpressionWrapper(
-        conversion.ConvertedCents(
+        expressions.ConvertedCents(
             RawSQL("p.money", ()), RawSQL("p.source_rate", ()), RawSQL("t.rate", ())
         )
         * RawSQL("p.copies", ()),

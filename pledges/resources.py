@@ -3,6 +3,10 @@
 Import goes through ``importing.import_table`` (``services.validate_pledge`` for every row, all
 or nothing, history written); export writes ``spreadsheet`` rows. The admin's preview is a dry
 run of the same import.
+
+Own code rather than django-import-export's import: its row-by-row saves cannot hold the
+all-or-nothing package rounds, the bulk writes with history rows and the import speed the README
+states (Performance).
 """
 
 from collections import defaultdict

@@ -1,7 +1,10 @@
-"""Writes that several entry points share: the API, imports and commands.
+"""Writes that several entry points share: the API, the admin, imports and commands.
 
 ``write_pledge`` is the one way a pledge is created or changed together with its items and
 sources, so that every entry point refuses the same things with the same messages.
+``prepare_write`` sets what a pledge derives from its fields (total, EUR value, rate date) and
+its next version: every path that writes pledges calls it (``save_pledge``, the admin, the
+importer, ``generate_pledges``; ``recompute_derived_values`` the derived values alone).
 """
 
 from collections.abc import Iterable, Mapping
@@ -10,16 +13,19 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
-from .conversion import RateTable
+from . import conversion
+from .codes import normalise_code
 from .models import (
     DERIVED_FIELDS,
-    PackageLookups,
+    ExchangeRate,
     Pledge,
     PledgeItem,
     Source,
     validate_sources,
 )
+from .package_rules import PackageLookups, check_package_rules
 
 # Checks that a bulk caller (the importer) makes once for a whole file instead of once per row:
 # it resolves these foreign keys and the external reference from the database itself (a parent
@@ -92,6 +98,7 @@ def validate_pledge(
     sources: Iterable[Mapping[str, Any]] | None = None,
     bulk_checked: bool = False,
     package_lookups: PackageLookups | None = None,
+    rates: conversion.RateSource = ExchangeRate.objects,
 ) -> PledgeWrite:
     """Set ``fields`` on ``pledge`` (or a new one) and check everything; write nothing.
 
@@ -103,27 +110,13 @@ def validate_pledge(
     queried one by one (``clean()`` and the field validators hold each of their rules, and the
     database still enforces them on write). Nor are the unique checks: the only unique fields
     of pledges, items and sources are their pks and ``external_ref``. Every other rule is the
-    same. ``package_lookups``
-    (a ``PackageFacts`` loaded for many pledges) answers the package rules' questions from
-    memory.
+    same. ``package_lookups`` (a ``PackageFacts`` loaded for many pledges) and ``rates`` (a
+    ``RateTable``) answer the package rules' questions from memory.
     """
     pledge = pledge or Pledge()
     for name, value in fields.items():
         setattr(pledge, name, value)
-    errors: dict[str, Any] = {}
-    pledge.package_lookups = package_lookups
-    try:
-        if bulk_checked:
-            pledge.full_clean(
-                exclude=BULK_CHECKED_FIELDS, validate_unique=False, validate_constraints=False
-            )
-        else:
-            pledge.full_clean()
-    except ValidationError as error:
-        errors.update(error.message_dict)
-    finally:
-        del pledge.package_lookups
-
+    errors = _pledge_errors(pledge, bulk_checked, package_lookups or PackageLookups(), rates)
     new_items = new_sources = None
     if items is not None:
         new_items, item_errors = _clean_children(
@@ -137,25 +130,93 @@ def validate_pledge(
         )
         if any(source_errors):
             errors["sources"] = source_errors
-    if new_sources is not None:
-        source_kinds = [source.kind for source in new_sources]
-    else:
-        source_kinds = list(pledge.sources.values_list("kind", flat=True)) if pledge.pk else []
     if "sources" not in errors:
-        try:
-            validate_sources(pledge.confidence, source_kinds)
-        except ValidationError as error:
-            errors.update(error.message_dict)
+        _check_sources(pledge, new_sources, errors)
     if errors:
         raise PledgeValidationError(errors)
     return PledgeWrite(pledge, new_items, new_sources)
 
 
+def _pledge_errors(
+    pledge: Pledge, bulk_checked: bool, lookups: PackageLookups, rates
+) -> dict[str, Any]:
+    """The model's own rules (``full_clean``), then the package rules, by field."""
+    errors: dict[str, Any] = {}
+    try:
+        if bulk_checked:
+            pledge.full_clean(
+                exclude=BULK_CHECKED_FIELDS, validate_unique=False, validate_constraints=False
+            )
+        else:
+            pledge.full_clean()
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    for field, messages in check_package_rules(pledge, lookups=lookups, rates=rates).items():
+        errors.setdefault(field, []).extend(messages)
+    return errors
+
+
+def _check_sources(pledge: Pledge, new_sources: list | None, errors: dict) -> None:
+    """At least one source; an official one for a confirmed pledge (the new sources, or the
+    stored ones when they stay)."""
+    if new_sources is not None:
+        source_kinds = [source.kind for source in new_sources]
+    else:
+        source_kinds = list(pledge.sources.values_list("kind", flat=True)) if pledge.pk else []
+    try:
+        validate_sources(pledge.confidence, source_kinds)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+
+
+def set_derived_values(pledge: Pledge, rates: conversion.RateSource) -> None:
+    """The total, its EUR value and the rate date, from the pledge's fields and ``rates``."""
+    pledge.currency = normalise_code(pledge.currency)
+    pledge.recipient = normalise_code(pledge.recipient) or "UA"
+    pledge.total_amount = conversion.pledge_total(
+        pledge.amount, pledge.amount_basis, pledge.period_start_year, pledge.period_end_year
+    )
+    converted = None
+    if pledge.total_amount is not None and pledge.currency and pledge.announced_on:
+        converted = conversion.convert(
+            pledge.total_amount, pledge.currency, conversion.EURO, pledge.announced_on, rates
+        )
+    pledge.value_eur = converted.value if converted else None
+    pledge.rate_date = converted.rate_date if converted else None
+
+
+def prepare_write(
+    pledge: Pledge,
+    rates: conversion.RateSource = ExchangeRate.objects,
+    *,
+    version_locked: bool = False,
+) -> None:
+    """What every write of a pledge sets besides its fields: derived values, next version.
+
+    A stored pledge's version is incremented in the database (concurrent writers cannot reuse
+    a version; ``store_pledge`` reads it back), or in memory when the caller holds the row's lock
+    and has checked the version (``version_locked``, the importer).
+    """
+    set_derived_values(pledge, rates)
+    if pledge._state.adding:
+        return
+    pledge.version = pledge.version + 1 if version_locked else F("version") + 1
+
+
+def store_pledge(pledge: Pledge, rates: conversion.RateSource = ExchangeRate.objects) -> Pledge:
+    """Save one pledge's own row with its derived values and next version."""
+    updating = not pledge._state.adding
+    prepare_write(pledge, rates)
+    pledge.save()
+    if updating:
+        pledge.refresh_from_db(fields=["version"])
+    return pledge
+
+
 @transaction.atomic
 def save_pledge(write: PledgeWrite) -> Pledge:
     """Save a validated pledge and replace its children, one by one so history is written."""
-    pledge = write.pledge
-    pledge.save()
+    pledge = store_pledge(write.pledge)
     for new_children, manager in ((write.items, pledge.items), (write.sources, pledge.sources)):
         if new_children is None:
             continue
@@ -190,7 +251,7 @@ def recompute_derived_values(*, batch_size: int = 2000) -> int:
     Returns how many pledges changed. A change of rates is not an editorial change: no history
     row is written and the version stays as it is.
     """
-    rates = RateTable.from_db()
+    rates = ExchangeRate.objects.table()
     changed = 0
     batch: list[Pledge] = []
     with transaction.atomic():
@@ -206,7 +267,7 @@ def recompute_derived_values(*, batch_size: int = 2000) -> int:
             *DERIVED_FIELDS,
         ).iterator(chunk_size=batch_size):
             before = tuple(getattr(pledge, field) for field in DERIVED_FIELDS)
-            pledge.refresh_derived(rates)
+            set_derived_values(pledge, rates)
             if tuple(getattr(pledge, field) for field in DERIVED_FIELDS) != before:
                 batch.append(pledge)
             if len(batch) >= batch_size:

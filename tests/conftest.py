@@ -1,12 +1,23 @@
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from pledges import conversion
+from pledges import ecb
+from pledges.models import ExchangeRate
 
 
 def load_rates() -> None:
-    conversion.store_rates(conversion.read_ecb_history(conversion.bundled_ecb_history()))
+    ExchangeRate.objects.store(ecb.read_ecb_history(ecb.bundled_ecb_history()))
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On SQLite the test database is a file: the live-server tests read from other threads,
+    and an in-memory database would lock them out."""
+    settings_dict = connection.settings_dict
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        settings_dict["TEST"]["NAME"] = str(settings.BASE_DIR / ".test-db.sqlite3")
 
 
 @pytest.fixture(scope="session")

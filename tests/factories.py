@@ -5,6 +5,7 @@ import factory
 
 from pledges.choices import DonorKind, EventKind
 from pledges.models import Category, Donor, Event, Pledge, PledgeItem, Source
+from pledges.services import store_pledge
 
 
 class DonorFactory(factory.django.DjangoModelFactory):
@@ -63,6 +64,11 @@ class PledgeFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Pledge {n}")
     amount = Decimal("1000000.00")
     currency = "EUR"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Through the write path, which derives the total and the EUR value.
+        return store_pledge(model_class(*args, **kwargs))
 
     @factory.post_generation
     def sources(self, create, extracted, **kwargs):

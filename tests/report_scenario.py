@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from pledges.choices import AmountBasis, PledgeStatus
+from pledges.services import validate_pledge
 from tests.factories import CategoryFactory, DonorFactory, EventFactory, PledgeFactory
 
 WEDNESDAY = dt.date(2025, 6, 4)
@@ -106,5 +107,5 @@ def scenario_fixture(db):
         ),
     }
     for pledge in made.values():
-        pledge.full_clean()
+        validate_pledge(pledge=pledge, fields={})  # the model's and the package rules
     return made

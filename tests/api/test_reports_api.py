@@ -211,7 +211,7 @@ def test_query_count_does_not_grow_with_pledges(client, db, django_assert_num_qu
 def test_schema_documents_every_parameter():
     from drf_spectacular.generators import SchemaGenerator
 
-    from api.filters import ReportPledgeFilter
+    from pledges.filters import ReportPledgeFilter
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
     operation = schema["paths"]["/api/v1/reports/totals/"]["get"]

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from pledges.models import Pledge, PledgeItem, Source
+from pledges.services import store_pledge
 from tests.factories import CategoryFactory, CountryFactory, PledgeFactory
 
 pytestmark = pytest.mark.django_db
@@ -220,7 +221,7 @@ def test_the_groups_exist_with_their_permissions():
 def test_history_can_be_reverted_in_the_admin(admin_client):
     pledge = PledgeFactory(title="First title")
     pledge.title = "Second title"
-    pledge.save()
+    store_pledge(pledge)
     first = pledge.history.earliest()
     url = reverse("admin:pledges_pledge_simple_history", args=[pledge.pk, first.history_id])
     assert admin_client.get(url).status_code == 200

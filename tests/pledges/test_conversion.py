@@ -3,11 +3,17 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from pledges import conversion
+from pledges import conversion, ecb
 from pledges.choices import AmountBasis
-from pledges.conversion import RateTable
+from pledges.models import ExchangeRate
 from tests.ecb import ecb_rate, ecb_rates
 from tests.factories import PledgeFactory
+
+
+def convert(amount, from_currency, to_currency, on_date):
+    """``conversion.convert`` at the stored rates, as the write path converts a pledge."""
+    return conversion.convert(amount, from_currency, to_currency, on_date, ExchangeRate.objects)
+
 
 pytestmark = pytest.mark.django_db
 
@@ -26,15 +32,15 @@ def test_the_stored_history_is_the_whole_bundled_file():
 
 def test_a_weekend_date_takes_the_previous_business_day():
     assert SATURDAY.weekday() == 5
-    rate = conversion.rate_for("GBP", SATURDAY)
+    rate = ExchangeRate.objects.rate_for("GBP", SATURDAY)
     assert rate.date == FRIDAY
     assert rate.requested_date == SATURDAY
     assert rate.rate == ecb_rate("GBP", FRIDAY)
 
 
 def test_currency_codes_are_accepted_in_any_case():
-    assert conversion.rate_for("gbp", FRIDAY).currency == "GBP"
-    assert conversion.convert(Decimal(100), "usd", "eur", FRIDAY) == conversion.convert(
+    assert ExchangeRate.objects.rate_for("gbp", FRIDAY).currency == "GBP"
+    assert convert(Decimal(100), "usd", "eur", FRIDAY) == convert(
         Decimal(100), "USD", "EUR", FRIDAY
     )
 
@@ -42,13 +48,13 @@ def test_currency_codes_are_accepted_in_any_case():
 def test_conversion_to_euro_divides_by_the_rate_and_rounds_to_cents():
     amount = Decimal("4500000000")
     expected = (amount / ecb_rate("GBP", dt.date(2025, 6, 4))).quantize(CENT, ROUND_HALF_UP)
-    result = conversion.convert(amount, "GBP", "EUR", dt.date(2025, 6, 4))
+    result = convert(amount, "GBP", "EUR", dt.date(2025, 6, 4))
     assert result.value == expected == Decimal("5343783398.65")
     assert result.rate_date == dt.date(2025, 6, 4)
 
 
 def test_euro_to_another_currency_uses_the_same_rule():
-    result = conversion.convert(Decimal("1000"), "EUR", "USD", SATURDAY)
+    result = convert(Decimal("1000"), "EUR", "USD", SATURDAY)
     assert result.value == (Decimal(1000) * ecb_rate("USD", FRIDAY)).quantize(CENT)
     assert result.rate_date == FRIDAY
 
@@ -57,35 +63,35 @@ def test_cross_rates_go_through_the_euro_on_that_date():
     day = dt.date(2025, 6, 4)
     amount = Decimal("350000000")
     expected = (amount / ecb_rate("GBP", day) * ecb_rate("USD", day)).quantize(CENT, ROUND_HALF_UP)
-    assert conversion.convert(amount, "GBP", "USD", day).value == expected
+    assert convert(amount, "GBP", "USD", day).value == expected
 
 
 def test_a_currency_the_ecb_does_not_publish_is_not_converted():
     assert "UAH" not in ecb_rates()
-    assert conversion.rate_for("UAH", FRIDAY) is None
-    assert conversion.convert(Decimal(1000), "UAH", "EUR", FRIDAY) is None
-    assert conversion.convert(Decimal(1000), "EUR", "UAH", FRIDAY) is None
+    assert ExchangeRate.objects.rate_for("UAH", FRIDAY) is None
+    assert convert(Decimal(1000), "UAH", "EUR", FRIDAY) is None
+    assert convert(Decimal(1000), "EUR", "UAH", FRIDAY) is None
 
 
 def test_a_rate_older_than_seven_days_is_never_used():
     last_rub = max(ecb_rates()["RUB"])
-    assert conversion.rate_for("RUB", last_rub + dt.timedelta(days=7)).date == last_rub
-    assert conversion.rate_for("RUB", last_rub + dt.timedelta(days=8)) is None
-    assert conversion.convert(Decimal(1), "RUB", "EUR", last_rub + dt.timedelta(days=30)) is None
+    assert ExchangeRate.objects.rate_for("RUB", last_rub + dt.timedelta(days=7)).date == last_rub
+    assert ExchangeRate.objects.rate_for("RUB", last_rub + dt.timedelta(days=8)) is None
+    assert convert(Decimal(1), "RUB", "EUR", last_rub + dt.timedelta(days=30)) is None
 
 
 def test_no_rate_before_the_first_ecb_date():
-    assert conversion.rate_for("USD", dt.date(1998, 12, 31)) is None
+    assert ExchangeRate.objects.rate_for("USD", dt.date(1998, 12, 31)) is None
 
 
 def test_the_in_memory_table_follows_the_same_rule_as_the_database():
-    table = RateTable.from_db()
+    table = ExchangeRate.objects.table()
     last_rub = max(ecb_rates()["RUB"])
     days = [SATURDAY, FRIDAY, dt.date(2024, 12, 25), dt.date(1999, 1, 1), last_rub]
     days += [last_rub + dt.timedelta(days=n) for n in (1, 7, 8)]
     for currency in ("GBP", "USD", "RUB", "UAH", "EUR", "NOK"):
         for day in days:
-            assert table.rate_for(currency, day) == conversion.rate_for(currency, day)
+            assert table.rate_for(currency, day) == ExchangeRate.objects.rate_for(currency, day)
 
 
 def test_a_per_year_total_multiplies_by_the_years_of_the_period():
@@ -125,7 +131,7 @@ def test_an_unconverted_pledge_keeps_its_total_and_has_no_euro_value():
 
 def test_the_ecb_file_reader_skips_missing_values():
     data = b"Date,USD,RUB,\n2025-06-06,1.1411,N/A,\n2025-06-05,1.1423,90.5,\n"
-    triples = list(conversion.read_ecb_history(data))
+    triples = list(ecb.read_ecb_history(data))
     assert triples == [
         (FRIDAY, "USD", Decimal("1.1411")),
         (dt.date(2025, 6, 5), "USD", Decimal("1.1423")),

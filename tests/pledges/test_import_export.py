@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from pledges.importing import import_file
 from pledges.models import Category, Donor, Event, Pledge, PledgeItem, Source
+from pledges.services import store_pledge
 from pledges.spreadsheet import COLUMNS, HEADER
 from tests.factories import PledgeFactory, PledgeItemFactory, SourceFactory
 
@@ -115,7 +116,7 @@ def awkward_pledges():
         recipient="ua",
     )
     for pledge in (package, component, per_year):
-        pledge.save()  # derived values
+        store_pledge(pledge)  # derived values
     return package, component, per_year
 
 
@@ -551,16 +552,17 @@ def test_xlsx_export_needs_an_output_file(reference_data):
 
 
 def test_a_pledge_changed_during_the_import_is_not_overwritten(reference_only, monkeypatch):
-    from pledges import importing
+    from pledges.importing.plan import StoredPledges
 
     import_file(csv_file([row("a")]), "csv")
-    load = importing._Importer._load_existing
+    load = StoredPledges.load
 
-    def load_then_someone_edits(self, refs):
-        load(self, refs)
+    def load_then_someone_edits(refs):
+        stored = load(refs)
         Pledge.objects.filter(external_ref="a").update(title="Edited meanwhile", version=7)
+        return stored
 
-    monkeypatch.setattr(importing._Importer, "_load_existing", load_then_someone_edits)
+    monkeypatch.setattr(StoredPledges, "load", load_then_someone_edits)
     report = import_file(csv_file([row("a", title="From the file")]), "csv")
     assert [str(e) for e in report.errors] == [
         "row 2, row: The pledge was changed while the file was imported: retry."

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from pledges.choices import AmountBasis, DonorKind, PledgeStatus
 from pledges.models import Category, Donor, Event, Pledge, PledgeItem, Source
-from pledges.services import write_pledge
+from pledges.services import store_pledge, validate_pledge, write_pledge
 from tests.factories import (
     CategoryFactory,
     CountryFactory,
@@ -200,24 +200,23 @@ def test_a_component_of_a_component_is_refused(donor, category, package):
 def test_a_package_cannot_become_a_component(donor, category, package):
     PledgeFactory(donor=donor, category=category, parent=package, amount=Decimal(10))
     other = PledgeFactory(donor=donor, category=category, amount=Decimal("5000.00"))
-    package.parent = other
     with pytest.raises(ValidationError) as refused:
-        package.full_clean()
+        validate_pledge(pledge=package, fields={"parent": other})
     assert "parent" in refused.value.message_dict
 
 
 def test_a_pledge_cannot_be_its_own_package(package):
-    package.parent = package
     with pytest.raises(ValidationError) as refused:
-        package.full_clean()
+        validate_pledge(pledge=package, fields={"parent": package})
     assert "parent" in refused.value.message_dict
 
 
 def test_a_component_has_the_donor_of_its_package(category, package):
     other_donor = DonorFactory(name="NATO", kind=DonorKind.ORGANISATION)
-    component = Pledge(**pledge_fields(other_donor, category, parent=package))
     with pytest.raises(ValidationError) as refused:
-        component.full_clean()
+        validate_pledge(
+            fields=pledge_fields(other_donor, category, parent=package), sources=[GOOD_SOURCE]
+        )
     assert "parent" in refused.value.message_dict
 
 
@@ -338,8 +337,8 @@ def test_the_database_refuses_a_country_without_code_and_duplicate_codes(donor):
 def test_version_counts_every_save(package):
     assert package.version == 1
     package.status = PledgeStatus.COMMITTED
-    package.save()
+    store_pledge(package)
     assert package.version == 2
-    package.save()
+    store_pledge(package)
     package.refresh_from_db()
     assert package.version == 3

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from pledges.models import Pledge
-from pledges.services import PledgeValidationError, validate_pledge, write_pledge
+from pledges.services import PledgeValidationError, store_pledge, validate_pledge, write_pledge
 from tests.factories import CategoryFactory, DonorFactory, PledgeFactory
 
 SOURCE = {"url": "https://example.org/a", "publisher": "Example"}
@@ -76,7 +76,7 @@ def test_children_errors_are_kept_per_row(good):
 
 def test_package_rules_hold_in_bulk_mode(good):
     package = PledgeFactory(donor=good["donor"], amount=Decimal("100.00"))
-    package.save()
+    store_pledge(package)
     with pytest.raises(PledgeValidationError) as caught:
         validate_pledge(
             fields={**good, "parent": package, "amount": Decimal("150.00")},

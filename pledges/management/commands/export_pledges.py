@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 from tqdm import tqdm
 
-from api.filters import PledgeFilter
+from pledges.filters import PledgeFilter
 from pledges.models import Pledge
 from pledges.spreadsheet import export_queryset, iter_rows, write_csv, write_xlsx
 

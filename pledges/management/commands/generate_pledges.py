@@ -10,8 +10,8 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from pledges.choices import AmountBasis, DonorKind, PledgeStatus
-from pledges.conversion import RateTable
-from pledges.models import Category, Donor, Pledge, PledgeItem, Source
+from pledges.models import Category, Donor, ExchangeRate, Pledge, PledgeItem, Source
+from pledges.services import prepare_write
 
 CURRENCIES = ["EUR"] * 8 + ["USD"] * 4 + ["GBP"] * 2 + ["NOK", "SEK", "CAD", "PLN", "DKK", "UAH"]
 STATUSES = (
@@ -49,7 +49,7 @@ class Command(BaseCommand):
         rng = random.Random(seed)  # noqa: S311 - test data, not secrets
         donors = self._ensure_donors(50)
         categories = self._ensure_categories(12)
-        rates = RateTable.from_db()
+        rates = ExchangeRate.objects.table()
         start = dt.date(first_year, 1, 1)
         end = min(dt.date(first_year + years, 1, 1), timezone.localdate())
         span = (end - start).days
@@ -102,7 +102,7 @@ class Command(BaseCommand):
                 period_start_year=first if per_year else None,
                 period_end_year=first + rng.randrange(1, 5) if per_year else None,
             )
-            pledge.refresh_derived(rates)
+            prepare_write(pledge, rates)
             pledges.append(pledge)
         write_with_sources(pledges)
         PledgeItem.objects.bulk_create(
@@ -129,6 +129,6 @@ class Command(BaseCommand):
                     currency=package.currency,
                     parent_id=package.pk,
                 )
-                component.refresh_derived(rates)
+                prepare_write(component, rates)
                 components.append(component)
         write_with_sources(components)

@@ -4,7 +4,8 @@ import urllib.request
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from pledges import conversion
+from pledges import ecb
+from pledges.models import ExchangeRate
 from pledges.services import recompute_derived_values
 
 
@@ -28,18 +29,18 @@ class Command(BaseCommand):
     def handle(self, *args, online: bool, timeout: float, **options):
         if online:
             data = self._download(timeout)
-            origin = conversion.ECB_HISTORY_URL
+            origin = ecb.ECB_HISTORY_URL
         else:
-            data = conversion.bundled_ecb_history()
-            origin = conversion.BUNDLED_ECB_FILE
+            data = ecb.bundled_ecb_history()
+            origin = ecb.BUNDLED_ECB_FILE
         try:
-            triples = list(conversion.read_ecb_history(data))
+            triples = list(ecb.read_ecb_history(data))
         except (ValueError, KeyError, UnicodeDecodeError) as error:
             raise CommandError(f"{origin} is not an ECB rate history file: {error}") from error
         if not triples:
             raise CommandError(f"{origin} holds no rates.")
         with transaction.atomic():
-            written = conversion.store_rates(triples)
+            written = ExchangeRate.objects.store(triples)
             recomputed = recompute_derived_values()
         first = min(date for date, _, _ in triples)
         last = max(date for date, _, _ in triples)
@@ -52,7 +53,7 @@ class Command(BaseCommand):
         )
 
     def _download(self, timeout: float) -> bytes:
-        url = conversion.ECB_HISTORY_URL
+        url = ecb.ECB_HISTORY_URL
         if not url.startswith("https://"):
             raise CommandError(f"Refusing to download rates from a non-https address: {url}")
         try:

@@ -9,10 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import QueryDict
 
-from api.filters import ReportPledgeFilter
-from pledges import reports
-from pledges.choices import PledgeStatus
-from pledges.models import Pledge
+from pledges import reports, selectors
 
 FORMATS = ("table", "csv", "json")
 # Filters given once, and those that may be repeated (as on the API).
@@ -53,31 +50,18 @@ class Command(BaseCommand):
         params = QueryDict(mutable=True)
         for name in REPEATED_FILTERS:
             params.setlist(name, options[name] or [])
-        for name in SINGLE_FILTERS:
+        for name in (*SINGLE_FILTERS, "group_by", "currency", "allocation", "format"):
             if options[name] is not None:
                 params[name] = options[name]
-        filterset = ReportPledgeFilter(params, queryset=Pledge.objects.all())
-        errors = (
-            {} if filterset.is_valid() else {k: " ".join(v) for k, v in filterset.errors.items()}
-        )
         try:
-            report_options = reports.parse_options(
-                group_by=options["group_by"],
-                currency=options["currency"],
-                allocation=options["allocation"],
-                format=options["format"],
-                formats=FORMATS,
-            )
-        except reports.ReportError as error:
-            errors.update(error.errors)
-        if errors:
+            report, report_options = selectors.pledge_report(params, formats=FORMATS)
+        except selectors.ParameterError as error:
             raise CommandError(
-                "; ".join(f"{option(name)}: {message}" for name, message in errors.items())
-            )
-        statuses = filterset.form.cleaned_data.get("status") or []
-        report = reports.totals(
-            filterset.qs, report_options, include_cancelled=PledgeStatus.CANCELLED in statuses
-        )
+                "; ".join(
+                    f"{option(name)}: {' '.join(messages)}"
+                    for name, messages in error.errors.items()
+                )
+            ) from error
         data = reports.report_data(report)
         getattr(self, f"_write_{report_options.format}")(data)
 

@@ -1,14 +1,16 @@
-"""The pledge filters (docs/data-dictionary.md#filters), shared by the pledge list, the reports
-and the exports."""
+"""The pledge filters (docs/data-dictionary.md#filters; django-filter filtersets), shared by
+the pledge list, the reports and the exports of the API and by the commands: in the domain, as
+NetBox keeps ``filtersets.py`` at app level, so that the command line does not import the HTTP
+layer."""
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, OuterRef, Q
 
-from pledges.choices import Confidence, PledgeStatus
-from pledges.codes import is_country, is_currency, normalise_code
-from pledges.models import Category, Donor, Event, Pledge, PledgeItem
+from .choices import Confidence, PledgeStatus
+from .codes import is_country, is_currency, normalise_code
+from .models import Category, Donor, Event, Pledge, PledgeItem
 
 
 class CodeField(forms.CharField):
