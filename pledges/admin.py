@@ -153,7 +153,8 @@ class ReannouncementListFilter(admin.SimpleListFilter):
 
 
 class PledgeAdminForm(forms.ModelForm):
-    """The model's rules (``full_clean``), then the package rules, as the API and imports.
+    """The model's rules (``full_clean``), then the rules that read other pledges (packages,
+    re-announcements), as the API and imports.
     (The admin builds the form's Meta from its fieldsets.)"""
 
     def _post_clean(self):
