@@ -23,6 +23,8 @@ from pledges import reports, selectors
 from pledges.filters import ReportPledgeFilter
 from pledges.models import Pledge
 
+from .caching import cached_answer
+
 
 class ReportCSVRenderer(BaseRenderer):
     """A report as CSV: one column per key (names, not ids), then the figures."""
@@ -136,11 +138,14 @@ class ReportTotalsView(APIView):
         return response
 
     def get(self, request):
+        response = cached_answer(request, lambda: self.answer(request))
+        if request.accepted_renderer.format == "csv":
+            response["Content-Disposition"] = 'attachment; filename="pledge-totals.csv"'
+        return response
+
+    def answer(self, request):
         try:
             report, _ = selectors.pledge_report(request.query_params, request=request)
         except selectors.ParameterError as error:
             raise ValidationError(error.errors) from error
-        response = Response(reports.report_data(report))
-        if request.accepted_renderer.format == "csv":
-            response["Content-Disposition"] = 'attachment; filename="pledge-totals.csv"'
-        return response
+        return Response(reports.report_data(report))

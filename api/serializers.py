@@ -6,6 +6,7 @@ from functools import cached_property
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
 from pledges.codes import normalise_code
 from pledges.models import (
@@ -23,6 +24,33 @@ from pledges.models import (
 from pledges.services import write_pledge
 
 from .exceptions import validation_detail
+
+
+class PlainReads:
+    """A model serializer that reads its model's own fields with a plain ``getattr``: DRF's
+    general look-up (callables, dotted sources, defaults) cost a page of 100 pledges more than
+    its queries. Every other field is read the usual way; what each field answers is the same."""
+
+    @cached_property
+    def _read_plan(self) -> list:
+        model_fields = {field.name for field in self.Meta.model._meta.concrete_fields}
+        return [
+            (field.field_name, field.source if field.source in model_fields else None, field)
+            for field in self._readable_fields
+        ]
+
+    def to_representation(self, instance):
+        row = {}
+        for name, attribute, field in self._read_plan:
+            if attribute is None:
+                try:
+                    value = field.get_attribute(instance)
+                except SkipField:
+                    continue
+            else:
+                value = getattr(instance, attribute)
+            row[name] = None if value is None else field.to_representation(value)
+        return row
 
 
 class ModelCleanSerializer(serializers.ModelSerializer):
@@ -43,25 +71,25 @@ class ModelCleanSerializer(serializers.ModelSerializer):
 # --- brief forms, nested on read ---------------------------------------------------------
 
 
-class DonorBriefSerializer(serializers.ModelSerializer):
+class DonorBriefSerializer(PlainReads, serializers.ModelSerializer):
     class Meta:
         model = Donor
         fields = ["id", "name", "iso2"]
 
 
-class CategoryBriefSerializer(serializers.ModelSerializer):
+class CategoryBriefSerializer(PlainReads, serializers.ModelSerializer):
     class Meta:
         model = Category
         fields = ["id", "slug", "name"]
 
 
-class EventBriefSerializer(serializers.ModelSerializer):
+class EventBriefSerializer(PlainReads, serializers.ModelSerializer):
     class Meta:
         model = Event
         fields = ["id", "name", "date"]
 
 
-class PledgeBriefSerializer(serializers.ModelSerializer):
+class PledgeBriefSerializer(PlainReads, serializers.ModelSerializer):
     class Meta:
         model = Pledge
         fields = ["id", "title", "announced_on"]
@@ -115,19 +143,19 @@ class EventSerializer(ModelCleanSerializer):
 # --- pledges -----------------------------------------------------------------------------
 
 
-class PledgeItemSerializer(serializers.ModelSerializer):
+class PledgeItemSerializer(PlainReads, serializers.ModelSerializer):
     class Meta:
         model = PledgeItem
         fields = ["id", "name", "quantity"]
 
 
-class SourceSerializer(serializers.ModelSerializer):
+class SourceSerializer(PlainReads, serializers.ModelSerializer):
     class Meta:
         model = Source
         fields = ["id", *SOURCE_FIELDS]
 
 
-class PledgeSerializer(serializers.ModelSerializer):
+class PledgeSerializer(PlainReads, serializers.ModelSerializer):
     """A pledge with its items and sources, written together through ``write_pledge``.
 
     PUT replaces items and sources (omitted items means none); PATCH leaves them as they are
@@ -231,7 +259,7 @@ class PledgeSerializer(serializers.ModelSerializer):
 # --- exchange rates and history ----------------------------------------------------------
 
 
-class ExchangeRateSerializer(serializers.ModelSerializer):
+class ExchangeRateSerializer(PlainReads, serializers.ModelSerializer):
     class Meta:
         model = ExchangeRate
         fields = ["currency", "date", "rate"]

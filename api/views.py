@@ -20,7 +20,9 @@ from pledges.codes import is_currency, normalise_code
 from pledges.filters import CurrencyCodeFilter, PledgeFilter
 from pledges.history import pledge_history
 from pledges.models import Category, Donor, Event, ExchangeRate, Pledge
+from pledges.services import delete_pledge
 
+from .caching import CachedListMixin, cached_answer
 from .exceptions import PreconditionFailed
 from .permissions import PledgePermission
 from .schema import READ_ERRORS, WRITE_ERRORS, errors, paginated
@@ -76,21 +78,21 @@ def crud_schema(resource: str, serializer):
 
 
 @crud_schema("donors", DonorSerializer)
-class DonorViewSet(QueryGuardMixin, viewsets.ModelViewSet):
+class DonorViewSet(QueryGuardMixin, CachedListMixin, viewsets.ModelViewSet):
     queryset = Donor.objects.all()
     serializer_class = DonorSerializer
     lookup_value_regex = ID_PATTERN
 
 
 @crud_schema("categories", CategorySerializer)
-class CategoryViewSet(QueryGuardMixin, viewsets.ModelViewSet):
+class CategoryViewSet(QueryGuardMixin, CachedListMixin, viewsets.ModelViewSet):
     queryset = Category.objects.all()
     serializer_class = CategorySerializer
     lookup_value_regex = ID_PATTERN
 
 
 @crud_schema("events", EventSerializer)
-class EventViewSet(QueryGuardMixin, viewsets.ModelViewSet):
+class EventViewSet(QueryGuardMixin, CachedListMixin, viewsets.ModelViewSet):
     queryset = Event.objects.all()
     serializer_class = EventSerializer
     lookup_value_regex = ID_PATTERN
@@ -151,7 +153,7 @@ ETAG = OpenApiParameter(
         responses={204: None, **errors(401, 403, 404, 409, 412, 429)},
     ),
 )
-class PledgeViewSet(QueryGuardMixin, viewsets.ModelViewSet):
+class PledgeViewSet(QueryGuardMixin, CachedListMixin, viewsets.ModelViewSet):
     """Pledges with their items and sources, filtered, ordered and paged."""
 
     queryset = Pledge.objects.with_related()
@@ -178,6 +180,9 @@ class PledgeViewSet(QueryGuardMixin, viewsets.ModelViewSet):
 
     def perform_update(self, serializer):
         self.perform_create(serializer)
+
+    def perform_destroy(self, instance):
+        delete_pledge(instance)
 
     def finalize_response(self, request, response, *args, **kwargs):
         if (
@@ -258,6 +263,9 @@ class ExchangeRateViewSet(QueryGuardMixin, viewsets.GenericViewSet):
     filterset_class = ExchangeRateFilter
 
     def list(self, request):
+        return cached_answer(request, lambda: self.answer(request))
+
+    def answer(self, request):
         if "date" in request.query_params:
             return self.lookup(request)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

@@ -1,12 +1,15 @@
 """Settings, all read from the environment with safe defaults for local use.
 
 DATABASE_URL   sqlite:///db.sqlite3 by default; postgres://user@host:5432/name for PostgreSQL
+DATABASE_REPLICA_URL  a streaming replica of DATABASE_URL: reads go there (config/replicas.py)
 SECRET_KEY     required when DEBUG is off
 DEBUG          "1"/"true" for local development (default off)
 ALLOWED_HOSTS  comma-separated host names
 API_READS_REQUIRE_LOGIN   "1" makes API reads need an authenticated user (default: public)
 API_ANON_THROTTLE_RATE    requests per client for anonymous API use (default 300/minute)
 API_NUM_PROXIES           reverse proxies in front of the app, for throttling by client address
+REDIS_URL      redis://host:6379/0: the cache shared by every web process (throttling, answers);
+               without it, each process's local memory
 """
 
 import os
@@ -61,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.transactions.DeferredReadTransactions",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,7 +110,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers wait for each other instead of failing with "database is locked":
     # a transaction takes the write lock when it begins (it cannot be refused later, when it
-    # tries to upgrade a read lock), and readers do not block the writer (WAL).
+    # tries to upgrade a read lock), and readers do not block the writer (WAL). Requests that
+    # only read begin DEFERRED instead (config/transactions.py): they never wait for a writer.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": 20,
@@ -114,6 +119,29 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+
+# Throttle counts and cached answers (api/caching.py), shared through Redis when it is set.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# Reads on a streaming replica, writes (and the reads of a request that writes) on the primary.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
+    # Under test, the replica is the test database itself (a real replica cannot see it).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["config.replicas.PrimaryReplicaRouter"]
+    MIDDLEWARE.insert(0, "config.replicas.PrimaryForWritesMiddleware")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

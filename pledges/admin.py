@@ -23,7 +23,7 @@ from .models import (
 )
 from .package_rules import PackageLookups, check_package_rules
 from .resources import PledgeResource
-from .services import store_pledge
+from .services import delete_pledge, rates_changed, store_pledge
 
 
 @admin.register(Donor)
@@ -55,6 +55,23 @@ class ExchangeRateAdmin(admin.ModelAdmin):
     search_fields = ["currency"]
     date_hierarchy = "date"
     show_full_result_count = False
+
+    # The pledges a rate converts follow it (their values are kept in the database).
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        rates_changed(obj.currency, [obj.date])
+        if change and {"currency", "date"} & set(form.changed_data):
+            rates_changed(form.initial["currency"], [form.initial["date"]])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        rates_changed(obj.currency, [obj.date])
+
+    def delete_queryset(self, request, queryset):
+        deleted = list(queryset.values_list("currency", "date"))
+        super().delete_queryset(request, queryset)
+        for currency, date in deleted:
+            rates_changed(currency, [date])
 
 
 class AtLeastOneSourceFormSet(BaseInlineFormSet):
@@ -257,6 +274,14 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
         if request.GET.get("field_name") == "parent":
             queryset = queryset.filter(Q(parent__isnull=True))
         return queryset, may_have_duplicates
+
+    # The counted values of packages follow every deletion (``counted``).
+    def delete_model(self, request, obj):
+        delete_pledge(obj)
+
+    def delete_queryset(self, request, queryset):
+        for pledge in queryset:
+            delete_pledge(pledge)
 
     # Reviewers may change only the status of a pledge.
     def has_change_permission(self, request, obj=None):

@@ -41,6 +41,7 @@ class Rate:
 class Conversion:
     value: Decimal
     rate_date: dt.date
+    source_rate: Decimal  # units of the source currency per euro
 
 
 def round_money(value: Decimal) -> Decimal:
@@ -99,7 +100,29 @@ def convert(
         return None
     value = round_money(amount * target.rate / source.rate)
     rate_date = target.date if source.currency == EURO else source.date
-    return Conversion(value, rate_date)
+    return Conversion(value, rate_date, source.rate)
+
+
+def own_counted_cents(
+    value_eur: Decimal | None,
+    amount: Decimal | None,
+    eur_rate: Decimal | None,
+    years: int | None,
+) -> tuple[int | None, int | None]:
+    """What a pledge alone counts in a euro report, in cents: its EUR value, and for
+    ``allocation=period`` its yearly amount converted on its own then counted ``years`` times
+    (``years`` is None for a pledge that is not per year). None for both when unconverted."""
+    if value_eur is None or amount is None or eur_rate is None:
+        return None, None
+    whole = to_cents(value_eur)
+    if years is None:
+        return whole, whole
+    return whole, to_cents(round_money(amount * Decimal(1) / eur_rate)) * years
+
+
+def to_cents(value: Decimal) -> int:
+    """A money value rounded to cents, as a whole number of cents."""
+    return int(value.scaleb(2))
 
 
 def period_years(start_year: int | None, end_year: int | None) -> int:

@@ -2,7 +2,8 @@
 (docs/methodology.md#currency-conversion).
 
 ``ConvertedCents`` computes in exact numeric arithmetic on PostgreSQL and, on SQLite (no decimal
-type), in a Python function registered on each connection with the Decimal arithmetic of
+type), in floating point, except for the few values within a rounding error of half a cent:
+those go to a Python function registered on each connection with the Decimal arithmetic of
 ``conversion.convert``, so that both databases give the same cents.
 """
 
@@ -11,16 +12,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import (
     BigIntegerField,
-    Case,
     DateField,
     DecimalField,
     Expression,
-    F,
     Func,
     OuterRef,
     Subquery,
     Value,
-    When,
 )
 
 from .codes import normalise_code
@@ -72,21 +70,14 @@ def rate_of_currency(currency: str, on_date: str) -> Expression:
     return _latest_rate(code, on_date)
 
 
-def rate_of_field(currency_field: str, on_date: str) -> Expression:
-    """The same, for the currency held in the field ``currency_field`` of each row."""
-    return Case(
-        When(**{currency_field: EURO}, then=Value(Decimal(1), output_field=RATE_FIELD)),
-        default=_latest_rate(OuterRef(currency_field), on_date),
-    )
-
-
 class ConvertedCents(Func):
     """``money`` * target rate / source rate in whole cents, rounded half up like ``convert``;
     NULL when a rate is missing.
 
-    PostgreSQL computes it in exact numeric arithmetic. SQLite has no decimal type and would
-    compute in floating point, where a value such as 54.115 may round down; there the same
-    Decimal arithmetic as ``convert`` runs in a function registered on each connection
+    PostgreSQL computes it in exact numeric arithmetic. SQLite has no decimal type: it computes
+    in floating point, which is exact enough to round correctly unless the value is within a
+    rounding error of half a cent (as 54.115 may be). For those few rows only, the same Decimal
+    arithmetic as ``convert`` runs in a function registered on each connection
     (``register_sqlite_functions``).
     """
 
@@ -106,11 +97,27 @@ class ConvertedCents(Func):
         )
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        return super().as_sql(
-            compiler,
-            connection,
-            function=SQLITE_CONVERTED_CENTS,
-            template="%(function)s(%(expressions)s)",
+        (money, money_params), (source, source_params), (target, target_params) = (
+            compiler.compile(expression) for expression in self.source_expressions
+        )
+        cents = f"(({money}) * 100.0 * ({target}) / ({source}))"
+        cents_params = (*money_params, *target_params, *source_params)
+        # Doubles carry 53 bits: the float is within 1e-15 of the exact value, relatively.
+        near_half = f"ABS({cents} - CAST({cents} AS INTEGER) - 0.5) <= {cents} * 1e-13 + 1e-9"
+        exact = f"{SQLITE_CONVERTED_CENTS}({money}, {source}, {target})"
+        return (
+            f"(CASE WHEN {cents} IS NULL THEN NULL WHEN {near_half} THEN {exact} "
+            f"ELSE CAST({cents} + 0.5 AS INTEGER) END)",
+            (
+                *cents_params,
+                *cents_params,
+                *cents_params,
+                *cents_params,
+                *money_params,
+                *source_params,
+                *target_params,
+                *cents_params,
+            ),
         )
 
 
@@ -130,15 +137,3 @@ def register_sqlite_functions(sender, connection, **kwargs) -> None:
         connection.connection.create_function(
             SQLITE_CONVERTED_CENTS, 3, _sqlite_converted_cents, deterministic=True
         )
-
-
-def converted_cents_expression(
-    money: str, currency: str, to_currency: str, on_date: str
-) -> Expression:
-    """``convert(money, currency, to_currency, on_date).value`` in cents, as SQL, for the
-    fields ``money``, ``currency`` and ``on_date`` of each row."""
-    return ConvertedCents(
-        F(money),
-        rate_of_field(currency, on_date),
-        rate_of_currency(to_currency, on_date),
-    )

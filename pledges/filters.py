@@ -6,11 +6,12 @@ layer."""
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F
 
+from . import search
 from .choices import Confidence, PledgeStatus
 from .codes import is_country, is_currency, normalise_code
-from .models import Category, Donor, Event, Pledge, PledgeItem
+from .models import Category, Donor, Event, Pledge
 
 
 class CodeField(forms.CharField):
@@ -141,13 +142,7 @@ class PledgeFilter(django_filters.FilterSet):
         return queryset.filter(reannounces__isnull=value == "false")
 
     def filter_search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        items = PledgeItem.objects.filter(pledge=OuterRef("pk"), name__icontains=value)
-        return queryset.filter(
-            Q(title__icontains=value) | Q(description__icontains=value) | Exists(items)
-        )
+        return search.matching(queryset, value)
 
 
 class ReportPledgeFilter(PledgeFilter):

@@ -44,6 +44,11 @@ SOURCE_FIELDS = [
 ]
 # Computed by the application, never typed in: read-only in the admin and the API.
 DERIVED_FIELDS = ["total_amount", "value_eur", "rate_date"]
+# Kept for the reports (``pledges.counted``), never shown: the rate ``value_eur`` used, and
+# the pledge's counted value in euro cents (its total less its components',
+# docs/methodology.md#no-double-counting).
+COUNTED_FIELDS = ["counted_cents", "counted_period_cents"]
+REPORT_FIELDS = ["eur_rate", *COUNTED_FIELDS]
 BOOKKEEPING_FIELDS = ["version", "created_at", "updated_at"]
 
 MAX_AMOUNT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES) - Decimal("0.01")
@@ -254,11 +259,21 @@ class Pledge(models.Model):
         editable=False,
     )
     rate_date = models.DateField(null=True, blank=True, editable=False)
+    eur_rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Units of the currency per euro: the rate of value_eur.",
+    )
+    counted_cents = models.BigIntegerField(null=True, blank=True, editable=False)
+    counted_period_cents = models.BigIntegerField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["version", "updated_at"])
+    history = HistoricalRecords(excluded_fields=["version", "updated_at", *REPORT_FIELDS])
     objects = PledgeQuerySet.as_manager()
 
     class Meta:
@@ -518,3 +533,16 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.rate} on {self.date}"
+
+
+class DataChange(models.Model):
+    """Written by database triggers only (see ``pledges.dataversion``): the data version is
+    read from these rows."""
+
+    weight = models.BigIntegerField()
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"data change {self.pk}"

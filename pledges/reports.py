@@ -2,17 +2,21 @@
 command line and the dashboard.
 
 Everything is summed in the database, in a fixed number of queries whatever the number of
-pledges. Each pledge counts its *counted cents*: its total converted into the report currency
-at its own announcement date (``expressions.ConvertedCents``, at the rates of
-``expressions.rate_of_field``), less what its non-cancelled components are worth in that
-currency, never below zero. Sums are of whole cents, so that a report is exactly the
-per-pledge conversions added up, on SQLite too.
+pledges. Each pledge's counted value (its total less its non-cancelled components', never below
+zero) is kept in the database by every write path (``counted``): a report in euros is one
+aggregate of those whole cents over the pledges. In another currency each pledge is converted
+at its own announcement date (``expressions.ConvertedCents``, from its stored ``eur_rate`` to
+the report currency's rate of that date) less what its components are worth in that currency,
+in one query that ``_summed_converted`` writes. Sums are of whole cents, so that a report is
+exactly the per-pledge conversions added up, on SQLite too.
 
 A re-announcement (a pledge that ``reannounces`` an earlier one) is new news, not new money: it
 counts in ``pledges`` and ``reannounced`` and nowhere else, never in ``total``.
 """
 
 import datetime as dt
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -20,6 +24,7 @@ from django.db import connections
 from django.db.models import (
     BigIntegerField,
     Case,
+    Count,
     ExpressionWrapper,
     F,
     Min,
@@ -43,28 +48,76 @@ from .choices import AmountBasis, PledgeStatus
 from .codes import is_currency, normalise_code
 from .models import ExchangeRate, Pledge
 
-GROUP_KEYS = ("donor", "category", "event", "status", "confidence", "recipient", "currency")
-TIME_KEYS = ("year", "quarter", "month")
-KEYS = GROUP_KEYS + TIME_KEYS
+
+class _Year(ExtractYear):
+    """``announced_on``'s year; on SQLite with its own date function, not Django's Python one
+    (called once per row, it would be most of a report's time)."""
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.lhs)
+        return f"CAST(strftime('%%Y', {sql}) AS INTEGER)", params
+
+
+class _Month(ExtractMonth):
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.lhs)
+        return f"CAST(strftime('%%m', {sql}) AS INTEGER)", params
+
+
+class _Quarter(ExtractQuarter):
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.lhs)
+        return f"((CAST(strftime('%%m', {sql}) AS INTEGER) + 2) / 3)", params
+
+
+@dataclass(frozen=True)
+class GroupKey:
+    """A report key: the columns its rows are grouped on, and the value a row shows."""
+
+    columns: tuple[str, ...]
+    value: Callable[[dict], object]
+
+
+def _related(name: str, *shown: str) -> GroupKey:
+    """A key on a foreign key: grouped on its id, shown as {"id", *shown} (None without one)."""
+    id_column = f"{name}_id"
+
+    def value(values: dict):
+        if values[id_column] is None:
+            return None
+        return {"id": values[id_column], **{part: values[f"{name}__{part}"] for part in shown}}
+
+    return GroupKey((id_column, *(f"{name}__{part}" for part in shown)), value)
+
+
+def _plain(name: str) -> GroupKey:
+    return GroupKey((name,), lambda values: values[name] or None)
+
+
+# Every key a report groups by, described once. The time keys use ``announced_on``.
+GROUP_KEYS: dict[str, GroupKey] = {
+    "donor": _related("donor", "name", "iso2"),
+    "category": _related("category", "slug", "name"),
+    "event": _related("event", "name", "date"),
+    "status": _plain("status"),
+    "confidence": _plain("confidence"),
+    "recipient": _plain("recipient"),
+    "currency": _plain("currency"),
+    "year": GroupKey(("r_year",), lambda values: values["r_year"]),
+    "quarter": GroupKey(
+        ("r_year", "r_quarter"), lambda values: f"{values['r_year']}-Q{values['r_quarter']}"
+    ),
+    "month": GroupKey(
+        ("r_year", "r_month"), lambda values: f"{values['r_year']}-{values['r_month']:02d}"
+    ),
+}
+KEYS = tuple(GROUP_KEYS)
 MAX_KEYS = 2
 ANNOUNCEMENT, PERIOD = "announcement", "period"
 ALLOCATIONS = (ANNOUNCEMENT, PERIOD)
 FORMATS = ("json", "csv")
 FIGURES = ("total", "pledges", "unvalued", "unconverted", "reannounced")
-
-# The columns each key is grouped on (the id and what a row shows of it).
-_KEY_COLUMNS = {
-    "donor": ("donor_id", "donor__name", "donor__iso2"),
-    "category": ("category_id", "category__slug", "category__name"),
-    "event": ("event_id", "event__name", "event__date"),
-    "status": ("status",),
-    "confidence": ("confidence",),
-    "recipient": ("recipient",),
-    "currency": ("currency",),
-    "year": ("r_year",),
-    "quarter": ("r_year", "r_quarter"),
-    "month": ("r_year", "r_month"),
-}
+COUNTS = FIGURES[1:]  # the figures that count pledges; each is summed as n_<figure>
 
 
 class ReportError(ValueError):
@@ -165,9 +218,9 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
         pledges = pledges.exclude(status=PledgeStatus.CANCELLED)
     period = options.allocation == PERIOD
     pledges = pledges.annotate(
-        r_year=ExtractYear("announced_on"),
-        r_quarter=ExtractQuarter("announced_on"),
-        r_month=ExtractMonth("announced_on"),
+        r_year=_Year("announced_on"),
+        r_quarter=_Quarter("announced_on"),
+        r_month=_Month("announced_on"),
     )
     report = Report(options)
     if not options.group_by or period:
@@ -176,7 +229,7 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
         if not options.group_by:
             return report
 
-    columns = list(dict.fromkeys(c for key in options.group_by for c in _KEY_COLUMNS[key]))
+    columns = list(dict.fromkeys(c for key in options.group_by for c in GROUP_KEYS[key].columns))
     if period:
         columns.remove("r_year")
         pledges = pledges.annotate(
@@ -196,9 +249,35 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
     if not period:
         # Each pledge is in exactly one row: the overall figures are the rows added up.
         report.total = sum((row.total for row in rows), Decimal("0.00"))
-        for figure in FIGURES[1:]:
+        for figure in COUNTS:
             setattr(report, figure, sum(getattr(row, figure) for row in rows))
     return report
+
+
+def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: bool) -> list[dict]:
+    """The figures of ``pledges`` summed by ``columns`` into ``currency``: one query, one dict
+    of the columns and ``_FIGURES_SUMMED`` per group. In euros it is one aggregate over the
+    pledges; a new figure (a count, or money kept in cents like ``counted_cents``) is one more
+    aggregate here and one more column of ``_CONVERTED_SQL``."""
+    if currency != conversion.EURO:
+        return _summed_converted(pledges, columns, currency, period=period)
+    new = Q(reannounces__isnull=True)  # a re-announcement counts only in n_reannounced
+    figures = {
+        "total_cents": Coalesce(
+            Sum("counted_period_cents" if period else "counted_cents", filter=new), Value(0)
+        ),
+        # Counts of the non-NULL values, subtracted: an eur_rate is there only with an amount.
+        "n_pledges": Count("pk"),
+        "n_unvalued": Count("pk", filter=new) - Count("amount", filter=new),
+        "n_unconverted": Count("amount", filter=new) - Count("eur_rate", filter=new),
+        "n_reannounced": Count("reannounces"),
+    }
+    if not columns:
+        return [pledges.aggregate(**figures)]
+    return list(pledges.values(*columns).annotate(**figures))
+
+
+_FIGURES_SUMMED = ("total_cents", *(f"n_{figure}" for figure in COUNTS))
 
 
 def _pledge_rows(pledges: QuerySet, columns: list[str], *, period: bool) -> QuerySet:
@@ -206,7 +285,7 @@ def _pledge_rows(pledges: QuerySet, columns: list[str], *, period: bool) -> Quer
 
     ``money`` is converted and counted ``copies`` times: the total once, or with ``period``
     a per-year amount once per year of its period, so that every year gets the same value.
-    ``source_rate`` is NULL when the pledge's currency has no usable rate.
+    ``eur_rate`` is NULL when the pledge's currency has no usable rate.
     """
     money, copies = F("total_amount"), Value(1)
     if period:
@@ -221,17 +300,19 @@ def _pledge_rows(pledges: QuerySet, columns: list[str], *, period: bool) -> Quer
         "id",
         "amount",
         "announced_on",
+        "eur_rate",
         "reannounces_id",
         money=money,
         copies=copies,
-        source_rate=expressions.rate_of_field("currency", "announced_on"),
     )
 
 
-def _target_rates(pledges: QuerySet, currency: str) -> QuerySet:
-    """The rate of ``currency`` on each announcement date of ``pledges``, looked up once per
-    date rather than once per pledge."""
-    first_of_each_date = pledges.values("announced_on").annotate(first=Min("id")).values("first")
+def _target_rates(currency: str) -> QuerySet:
+    """The rate of ``currency`` on each date a pledge was announced, looked up once per date
+    rather than once per pledge."""
+    first_of_each_date = (
+        Pledge.objects.order_by().values("announced_on").annotate(first=Min("id")).values("first")
+    )
     return (
         Pledge.objects.filter(pk__in=first_of_each_date)
         .order_by()
@@ -239,33 +320,21 @@ def _target_rates(pledges: QuerySet, currency: str) -> QuerySet:
     )
 
 
-def _component_cents(currency: str) -> QuerySet:
-    """What the non-cancelled components of each package are worth in ``currency``."""
-    return (
-        Pledge.objects.filter(parent__isnull=False, total_amount__isnull=False)
-        .exclude(status=PledgeStatus.CANCELLED)
-        .order_by()
-        .values(package_id=F("parent_id"))
-        .annotate(
-            cents=Sum(
-                expressions.converted_cents_expression(
-                    "total_amount", "currency", currency, "announced_on"
-                )
-            )
-        )
-    )
-
-
-_SUMMED_SQL = """
+_CONVERTED_SQL = """
 WITH pledge AS {materialized} ({pledges}),
-target AS ({target}),
-components AS ({components})
+target AS {materialized_sqlite} ({target}),
+components AS {materialized_sqlite} (
+    SELECT c.parent_id AS package_id, SUM({component}) AS cents
+    FROM {table} c JOIN target t ON t.announced_on = c.announced_on
+    WHERE c.parent_id IS NOT NULL AND c.status <> %s
+    GROUP BY c.parent_id
+)
 SELECT {keys}
     COALESCE(SUM(CASE WHEN p.reannounces_id IS NULL THEN {counted} ELSE 0 END), 0),
     COUNT(*),
     COUNT(CASE WHEN p.reannounces_id IS NULL AND p.amount IS NULL THEN 1 END),
     COUNT(CASE WHEN p.reannounces_id IS NULL AND p.amount IS NOT NULL
-        AND (p.source_rate IS NULL OR t.rate IS NULL) THEN 1 END),
+        AND (p.eur_rate IS NULL OR t.rate IS NULL) THEN 1 END),
     COUNT(p.reannounces_id)
 FROM pledge p
     LEFT JOIN target t ON t.announced_on = p.announced_on
@@ -274,50 +343,48 @@ FROM pledge p
 """
 
 
-def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: bool) -> list[dict]:
-    """The figures of ``pledges`` summed by ``columns`` into ``currency``: one query, one dict
-    of the columns and figures per group.
+def _summed_converted(
+    pledges: QuerySet, columns: list[str], currency: str, *, period: bool
+) -> list[dict]:
+    """``_summed`` into a currency other than the euro: the one report query put together by
+    hand (``tests/pledges/test_report_exactness.py`` compares it with the plain ORM).
 
-    The ORM writes the parts (the pledges' rows with their filters and keys, the rates, the
-    components) and the arithmetic; this query puts them together. Summed by the ORM
-    directly, every aggregate would repeat the rate look-ups, for each pledge and each of its
-    components. Here, as in hand-written SQL, each pledge's rate is looked up once (the
-    MATERIALIZED common table expression is computed once, not inlined into each aggregate),
-    the target currency's once per date, and the components are summed once per package.
-
-    A pledge counts its money converted, ``copies`` times, less what its components are worth,
-    never below zero; nothing when it is unvalued or unconverted. A re-announcement counts
-    only in ``n_pledges`` and ``n_reannounced``.
+    The ORM writes the parts (the pledges' rows with their filters and keys, the report
+    currency's rate on each date) and the arithmetic; this query puts them together, so that
+    the report currency's rate is looked up once per date and joined, and the components are
+    summed once per package: the ORM alone would repeat the look-ups in every aggregate, for
+    every pledge. A pledge counts its money converted from its stored ``eur_rate``, ``copies``
+    times, less what its non-cancelled components are worth, never below zero; nothing when
+    it is unvalued or unconverted, nor when it is a re-announcement.
     """
     connection = connections[pledges.db]
-    own = ExpressionWrapper(
-        expressions.ConvertedCents(
-            RawSQL("p.money", ()), RawSQL("p.source_rate", ()), RawSQL("t.rate", ())
-        )
-        * RawSQL("p.copies", ()),
-        output_field=BigIntegerField(),
-    )
-    components = Coalesce(RawSQL("k.cents", ()), Value(0), output_field=BigIntegerField())
-    counted, counted_params = pledges.query.get_compiler(connection=connection).compile(
-        Greatest(own - components, Value(0), output_field=BigIntegerField())
-    )
+    compile_sql = pledges.query.get_compiler(connection=connection).compile
+    (counted, counted_params), (component, component_params) = _converted_cents(compile_sql)
     pledge_rows = _pledge_rows(pledges, columns, period=period)
     pledge_sql, pledge_params = pledge_rows.query.sql_with_params()
-    target_sql, target_params = _target_rates(pledges, currency).query.sql_with_params()
-    component_sql, component_params = _component_cents(currency).query.sql_with_params()
+    target_sql, target_params = _target_rates(currency).query.sql_with_params()
     keys = ", ".join(f"p.{connection.ops.quote_name(column)}" for column in columns)
-    sql = _SUMMED_SQL.format(
-        # Only PostgreSQL needs to be fast; SQLite before 3.35 has no such keyword.
-        materialized="MATERIALIZED" if connection.vendor == "postgresql" else "",
+    postgresql = connection.vendor == "postgresql"
+    sql = _CONVERTED_SQL.format(
+        # Each part computed once; SQLite before 3.35 has no such keyword (nor need).
+        materialized="MATERIALIZED" if postgresql else "",
+        materialized_sqlite="MATERIALIZED" if postgresql or _sqlite_materializes() else "",
         pledges=pledge_sql,
         target=target_sql,
-        components=component_sql,
+        component=component,
+        table=connection.ops.quote_name(Pledge._meta.db_table),
         keys=keys + "," if keys else "",
         counted=counted,
         group_by=f"GROUP BY {keys}" if keys else "",
     )
     # In the order they appear in the SQL.
-    params = (*pledge_params, *target_params, *component_params, *counted_params)
+    params = (
+        *pledge_params,
+        *target_params,
+        *component_params,
+        PledgeStatus.CANCELLED.value,
+        *counted_params,
+    )
     query = pledges.query.clone()  # resolving a key may add a join
     fields = {column: query.resolve_ref(column).output_field for column in columns}
     with connection.cursor() as cursor:
@@ -331,21 +398,38 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
         ]
 
 
-_FIGURES_SUMMED = ("total_cents", "n_pledges", "n_unvalued", "n_unconverted", "n_reannounced")
+def _converted_cents(compile_sql) -> tuple[tuple[str, tuple], tuple[str, tuple]]:
+    """The arithmetic of ``_CONVERTED_SQL`` as SQL: what a pledge ``p`` counts, and what a
+    component ``c`` is worth, at the report currency's rate ``t``."""
+    own = ExpressionWrapper(
+        expressions.ConvertedCents(
+            RawSQL("p.money", ()), RawSQL("p.eur_rate", ()), RawSQL("t.rate", ())
+        )
+        * RawSQL("p.copies", ()),
+        output_field=BigIntegerField(),
+    )
+    components = Coalesce(RawSQL("k.cents", ()), Value(0), output_field=BigIntegerField())
+    counted = Greatest(own - components, Value(0), output_field=BigIntegerField())
+    component = expressions.ConvertedCents(
+        RawSQL("c.total_amount", ()), RawSQL("c.eur_rate", ()), RawSQL("t.rate", ())
+    )
+    return compile_sql(counted), compile_sql(component)
+
+
+def _sqlite_materializes() -> bool:
+    return sqlite3.sqlite_version_info >= (3, 35)
 
 
 def _fill(target: Report | Row, figures: dict) -> None:
     target.total = Decimal(int(figures["total_cents"])).scaleb(-2)
-    target.pledges = figures["n_pledges"]
-    target.unvalued = figures["n_unvalued"]
-    target.unconverted = figures["n_unconverted"]
-    target.reannounced = figures["n_reannounced"]
+    for figure in COUNTS:
+        setattr(target, figure, figures[f"n_{figure}"])
 
 
 def _rows(grouped, options: ReportOptions) -> list[Row]:
     rows = []
     for values in grouped:
-        row = Row({key: _key_value(key, values) for key in options.group_by})
+        row = Row({key: GROUP_KEYS[key].value(values) for key in options.group_by})
         _fill(row, values)
         rows.append(row)
     return rows
@@ -365,53 +449,20 @@ def _spread_over_years(grouped, options: ReportOptions) -> list[Row]:
         share, odd = divmod(int(values["total_cents"]), years)
         for year in range(first, last + 1):
             keys = {
-                key: year if key == "year" else _key_value(key, values) for key in options.group_by
+                key: year if key == "year" else GROUP_KEYS[key].value(values)
+                for key in options.group_by
             }
             identity = tuple(_identity(keys[key]) for key in options.group_by)
             row = merged.setdefault(identity, Row(keys))
             cents = share + (odd if year == first else 0)
             row.total += Decimal(cents).scaleb(-2)
-            row.pledges += values["n_pledges"]
-            row.unvalued += values["n_unvalued"]
-            row.unconverted += values["n_unconverted"]
-            row.reannounced += values["n_reannounced"]
+            for figure in COUNTS:
+                setattr(row, figure, getattr(row, figure) + values[f"n_{figure}"])
     return list(merged.values())
 
 
 def _identity(value):
     return value["id"] if isinstance(value, dict) else value
-
-
-def _key_value(key: str, values: dict):
-    if key == "donor":
-        return {
-            "id": values["donor_id"],
-            "name": values["donor__name"],
-            "iso2": values["donor__iso2"],
-        }
-    if key == "category":
-        return {
-            "id": values["category_id"],
-            "slug": values["category__slug"],
-            "name": values["category__name"],
-        }
-    if key == "event":
-        if values["event_id"] is None:
-            return None
-        return {
-            "id": values["event_id"],
-            "name": values["event__name"],
-            "date": values["event__date"],
-        }
-    if key == "currency":
-        return values["currency"] or None
-    if key == "year":
-        return values["r_year"]
-    if key == "quarter":
-        return f"{values['r_year']}-Q{values['r_quarter']}"
-    if key == "month":
-        return f"{values['r_year']}-{values['r_month']:02d}"
-    return values[key]
 
 
 def key_label(value) -> str:
@@ -448,7 +499,7 @@ def report_data(report: Report) -> dict:
     def figures(target: Report | Row) -> dict:
         return {
             "total": money(target.total),
-            **{figure: getattr(target, figure) for figure in FIGURES[1:]},
+            **{figure: getattr(target, figure) for figure in COUNTS},
         }
 
     return {

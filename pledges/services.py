@@ -2,23 +2,30 @@
 
 ``write_pledge`` is the one way a pledge is created or changed together with its items and
 sources, so that every entry point refuses the same things with the same messages.
-``prepare_write`` sets what a pledge derives from its fields (total, EUR value, rate date) and
-its next version: every path that writes pledges calls it (``save_pledge``, the admin, the
-importer, ``generate_pledges``; ``recompute_derived_values`` the derived values alone).
+``prepare_write`` sets what a pledge derives from its fields (total, EUR value, rate date, what
+it counts on its own) and its next version: every path that writes pledges calls it
+(``save_pledge``, the admin, the importer, ``generate_pledges``; ``recompute_derived_values``
+the derived values alone). After writing, each calls ``counted.refresh_counted_values`` with
+the pledges written and the packages they left.
 """
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from . import conversion
+from .choices import AmountBasis
 from .codes import normalise_code
+from .counted import refresh_counted_values, refresh_packages
 from .models import (
     DERIVED_FIELDS,
+    REPORT_FIELDS,
     ExchangeRate,
     Pledge,
     PledgeItem,
@@ -183,6 +190,14 @@ def set_derived_values(pledge: Pledge, rates: conversion.RateSource) -> None:
         )
     pledge.value_eur = converted.value if converted else None
     pledge.rate_date = converted.rate_date if converted else None
+    # What the pledge counts on its own; ``refresh_counted_values`` subtracts components.
+    pledge.eur_rate = converted.source_rate if converted else None
+    years = None
+    if pledge.amount_basis == AmountBasis.PER_YEAR:
+        years = conversion.period_years(pledge.period_start_year, pledge.period_end_year)
+    pledge.counted_cents, pledge.counted_period_cents = conversion.own_counted_cents(
+        pledge.value_eur, pledge.amount, pledge.eur_rate, years
+    )
 
 
 def prepare_write(
@@ -204,12 +219,15 @@ def prepare_write(
 
 
 def store_pledge(pledge: Pledge, rates: conversion.RateSource = ExchangeRate.objects) -> Pledge:
-    """Save one pledge's own row with its derived values and next version."""
+    """Save one pledge's own row with its derived values and next version; the counted values
+    of the packages it belongs to, and belonged to, follow (``counted``)."""
     updating = not pledge._state.adding
+    left = stored_package_id(pledge)
     prepare_write(pledge, rates)
     pledge.save()
     if updating:
         pledge.refresh_from_db(fields=["version"])
+    refresh_counted_values([pledge.pk, left])
     return pledge
 
 
@@ -226,6 +244,21 @@ def save_pledge(write: PledgeWrite) -> Pledge:
             child.pledge = pledge
             child.save()
     return pledge
+
+
+def stored_package_id(pledge: Pledge) -> int | None:
+    """The package a stored pledge belongs to in the database (before a write changes it)."""
+    if pledge.pk is None:
+        return None
+    return Pledge.objects.filter(pk=pledge.pk).values_list("parent_id", flat=True).first()
+
+
+@transaction.atomic
+def delete_pledge(pledge: Pledge) -> None:
+    """Delete a pledge (its items and sources with it); its package counts it no more."""
+    package_id = stored_package_id(pledge)
+    pledge.delete()
+    refresh_counted_values([package_id])
 
 
 @transaction.atomic
@@ -245,17 +278,20 @@ def write_pledge(
     return save_pledge(validate_pledge(pledge=pledge, fields=fields, items=items, sources=sources))
 
 
-def recompute_derived_values(*, batch_size: int = 2000) -> int:
-    """Recompute every pledge's total and EUR value after the rates changed.
+def recompute_derived_values(*, pledges=None, batch_size: int = 2000) -> int:
+    """Recompute the total, EUR value and counted values of every pledge (or of the queryset
+    ``pledges``) after the rates changed.
 
     Returns how many pledges changed. A change of rates is not an editorial change: no history
     row is written and the version stays as it is.
     """
     rates = ExchangeRate.objects.table()
-    changed = 0
+    changed: list[int] = []
     batch: list[Pledge] = []
+    fields = [*DERIVED_FIELDS, *REPORT_FIELDS]
+    selected = Pledge.objects.all() if pledges is None else pledges
     with transaction.atomic():
-        for pledge in Pledge.objects.only(
+        for pledge in selected.only(
             "id",
             "amount",
             "currency",
@@ -264,17 +300,32 @@ def recompute_derived_values(*, batch_size: int = 2000) -> int:
             "period_end_year",
             "announced_on",
             "recipient",
-            *DERIVED_FIELDS,
+            *fields,
         ).iterator(chunk_size=batch_size):
-            before = tuple(getattr(pledge, field) for field in DERIVED_FIELDS)
+            before = tuple(getattr(pledge, field) for field in fields)
             set_derived_values(pledge, rates)
-            if tuple(getattr(pledge, field) for field in DERIVED_FIELDS) != before:
+            after = tuple(getattr(pledge, field) for field in fields)
+            if after != before:
                 batch.append(pledge)
+                if after[: len(DERIVED_FIELDS)] != before[: len(DERIVED_FIELDS)]:
+                    changed.append(pledge.pk)
             if len(batch) >= batch_size:
-                Pledge.objects.bulk_update(batch, DERIVED_FIELDS)
-                changed += len(batch)
+                Pledge.objects.bulk_update(batch, fields)
                 batch = []
-        if batch:
-            Pledge.objects.bulk_update(batch, DERIVED_FIELDS)
-            changed += len(batch)
-    return changed
+        Pledge.objects.bulk_update(batch, fields)
+        # Packages are given their own values above: their components are subtracted again.
+        if pledges is None:
+            refresh_packages()
+        else:
+            refresh_counted_values(pledge.pk for pledge in selected.only("id"))
+    return len(changed)
+
+
+def rates_changed(currency: str, dates) -> int:
+    """After a rate of ``currency`` was written or deleted on ``dates`` (outside
+    ``load_ecb_rates``): recompute the pledges it may convert."""
+    after = dt.timedelta(days=settings.EXCHANGE_RATE_MAX_AGE_DAYS)
+    converted = Q()
+    for date in dates:
+        converted |= Q(announced_on__gte=date, announced_on__lte=date + after)
+    return recompute_derived_values(pledges=Pledge.objects.filter(converted, currency=currency))

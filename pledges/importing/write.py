@@ -1,6 +1,7 @@
 """Import step 3, write: a round's planned pledges, new ones in bulk with their history rows
 (``bulk``: COPY on PostgreSQL), changed ones locked, checked unchanged since read, and updated
-with history. Derived values and versions are set by ``services.prepare_write``."""
+with history. Derived values and versions are set by ``services.prepare_write``; the counted
+values of the packages concerned follow (``counted.refresh_counted_values``)."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -9,7 +10,8 @@ from simple_history.utils import bulk_update_with_history
 
 from .. import conversion
 from ..bulk import create_with_history
-from ..models import DERIVED_FIELDS, Pledge, PledgeItem, Source
+from ..counted import refresh_counted_values
+from ..models import DERIVED_FIELDS, REPORT_FIELDS, Pledge, PledgeItem, Source
 from ..services import PledgeWrite, prepare_write
 from ..spreadsheet import PLAIN_FIELDS
 from .parse import Row
@@ -26,6 +28,7 @@ SAVED_FIELDS = [
     "external_ref",
     *PLAIN_FIELDS,
     *DERIVED_FIELDS,
+    *REPORT_FIELDS,
     "version",
     "updated_at",
 ]
@@ -46,6 +49,8 @@ class Writer:
         create_with_history(
             pledges, Pledge, user=self.user, change_reason=CHANGE_REASON, date=self.now
         )
+        # A new pledge has no components yet: only the packages of new components change.
+        refresh_counted_values(pledge.pk for pledge in pledges if pledge.parent_id is not None)
         self._create_children(writes)
 
     def _create_children(self, writes: list[PledgeWrite]) -> None:
@@ -77,6 +82,9 @@ class Writer:
             default_user=self.user,
             default_change_reason=CHANGE_REASON,
             default_date=self.now,
+        )
+        refresh_counted_values(
+            [pledge.pk for pledge in pledges] + [row.snapshot["parent_id"] for row, _, _ in changed]
         )
         replaced = [write for _, write, children_changed in changed if children_changed]
         for chunk in chunks([write.pledge.pk for write in replaced]):

@@ -10,6 +10,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from pledges.choices import AmountBasis, DonorKind, PledgeStatus
+from pledges.counted import refresh_counted_values
 from pledges.models import Category, Donor, ExchangeRate, Pledge, PledgeItem, Source
 from pledges.services import prepare_write
 
@@ -132,3 +133,4 @@ class Command(BaseCommand):
                 prepare_write(component, rates)
                 components.append(component)
         write_with_sources(components)
+        refresh_counted_values(component.parent_id for component in components)

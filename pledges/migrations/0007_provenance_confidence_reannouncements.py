@@ -13,11 +13,26 @@ import django.db.models.deletion
 
 from django.db import migrations, models
 
+from pledges import dataversion, search
+
+# SQLite rebuilds these tables to add the fields and checks, and a rebuilt table has lost its
+# triggers: put back those of the data version (0005) and of the search index (0006).
+# PostgreSQL alters the tables in place.
+REBUILT = ("pledges_pledge", "pledges_source")
+
+
+def reinstall_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        dataversion.uninstall(schema_editor, REBUILT)
+        dataversion.install(schema_editor, REBUILT)
+        search.uninstall(schema_editor)
+        search.install(schema_editor)
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pledges', '0003_value_eur_ordering_indexes'),
+        ('pledges', '0006_search_indexes'),
     ]
 
     operations = [
@@ -125,4 +140,5 @@ class Migration(migrations.Migration):
             model_name='source',
             constraint=models.CheckConstraint(condition=models.Q(('accessed_on__isnull', True), ('published_on__isnull', True), ('accessed_on__gte', models.F('published_on')), _connector='OR'), name='source_accessed_after_published'),
         ),
+        migrations.RunPython(reinstall_triggers, migrations.RunPython.noop),
     ]

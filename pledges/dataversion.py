@@ -1,0 +1,116 @@
+"""The data version (README): a token that changes with every write to the data the API
+shows, so that an answer cached under it is never stale.
+
+Every write path (admin, API, imports, PostgreSQL COPY, rate reloads, recomputes, deletes,
+fixtures) goes through the database, so the database advances the version itself: triggers on
+every table of ``TRACKED_TABLES`` write to ``pledges_datachange`` (created by migration 0004).
+
+- PostgreSQL: a statement-level trigger inserts one row per writing statement (a COPY of a
+  million rows is one row), with a random weight. Writers never wait for each other on it (no
+  shared counter row), and now and then one of them folds the older rows into one. The version
+  is the sum of the weights and the highest id that a transaction sees: it sees its own
+  statements, and another transaction's only once committed, so a version read before the data
+  never names data older than it.
+- SQLite has a single writer at a time: row-level triggers give the one row a new random weight.
+
+The weights are random so that a restored backup or a recreated database cannot meet a version
+it had before, with other data, in a shared cache.
+"""
+
+from django.db import connections, router
+
+# Every table whose rows the API, the reports or the dashboard show.
+TRACKED_TABLES = (
+    "pledges_category",
+    "pledges_donor",
+    "pledges_event",
+    "pledges_exchangerate",
+    "pledges_pledge",
+    "pledges_pledgeitem",
+    "pledges_source",
+)
+CHANGE_TABLE = "pledges_datachange"
+FOLD_EVERY = 64  # PostgreSQL: fold the older rows into one every this many statements
+WEIGHT_MODULUS = 2**62
+
+# Every name in the SQL below is a constant of this module: nothing comes from outside.
+_READ = (
+    f"SELECT COALESCE(SUM(weight), 0) % {WEIGHT_MODULUS}, COALESCE(MAX(id), 0) FROM {CHANGE_TABLE}"
+)
+
+
+def current(using: str | None = None) -> str:
+    """The version of the data that the database reads go to (or ``using``) sees."""
+    if using is None:
+        from .models import DataChange
+
+        using = router.db_for_read(DataChange)
+    with connections[using].cursor() as cursor:
+        cursor.execute(_READ)
+        weight, last = cursor.fetchone()
+    return f"{int(weight):x}.{int(last):x}"
+
+
+_PG_WEIGHT = "1 + floor(random() * 2147483646)::bigint"
+_PG_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION pledges_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    new_id bigint;
+BEGIN
+    INSERT INTO {CHANGE_TABLE} (weight)
+        VALUES ({_PG_WEIGHT}) RETURNING id INTO new_id;
+    IF new_id % {FOLD_EVERY} = 0
+       AND pg_try_advisory_xact_lock(hashtext('{CHANGE_TABLE}')) THEN
+        WITH gone AS (DELETE FROM {CHANGE_TABLE} WHERE id < new_id RETURNING weight)
+        INSERT INTO {CHANGE_TABLE} (weight)
+            SELECT (SUM(weight) % {WEIGHT_MODULUS})::bigint FROM gone HAVING COUNT(*) > 0;
+    END IF;
+    RETURN NULL;
+END $$;
+"""
+
+_SQLITE_WEIGHT = f"random() % {WEIGHT_MODULUS}"
+_SQLITE_BUMP = (
+    f"INSERT INTO {CHANGE_TABLE} (id, weight) VALUES (1, {_SQLITE_WEIGHT}) "
+    "ON CONFLICT (id) DO UPDATE SET weight = excluded.weight;"
+)
+
+
+def _trigger(table: str, event: str) -> str:
+    return f"{table}_data_{event.lower()}"
+
+
+def install(schema_editor, tables=TRACKED_TABLES) -> None:
+    """Create the triggers that advance the version on writes to ``tables``, and a first
+    version: a database that had rows before must not share an empty database's version."""
+    postgresql = schema_editor.connection.vendor == "postgresql"
+    weight = _PG_WEIGHT if postgresql else _SQLITE_WEIGHT
+    first = f"INSERT INTO {CHANGE_TABLE} (weight) VALUES ({weight})"
+    schema_editor.execute(first, params=None)
+    if postgresql:
+        schema_editor.execute(_PG_FUNCTION, params=None)  # % is SQL here
+        for table in tables:
+            schema_editor.execute(
+                f"CREATE TRIGGER {_trigger(table, 'changed')} "
+                f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION pledges_data_changed()"
+            )
+        return
+    for table in tables:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            schema_editor.execute(
+                f"CREATE TRIGGER {_trigger(table, event)} AFTER {event} ON {table} "
+                f"FOR EACH ROW BEGIN {_SQLITE_BUMP} END",
+                params=None,
+            )
+
+
+def uninstall(schema_editor, tables=TRACKED_TABLES) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        for table in tables:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {_trigger(table, 'changed')} ON {table}")
+        schema_editor.execute("DROP FUNCTION IF EXISTS pledges_data_changed()")
+        return
+    for table in tables:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {_trigger(table, event)}")
