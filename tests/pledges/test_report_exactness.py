@@ -186,6 +186,7 @@ def _plain_orm(pledges, currency: str, group_by: list[str]) -> list[dict]:
             n_pledges=Count("pk"),
             n_unvalued=Count("pk", filter=Q(amount__isnull=True)),
             n_unconverted=Count("pk", filter=Q(amount__isnull=False, converted__isnull=True)),
+            n_reannounced=Count("reannounces"),  # none among the generated pledges
         )
         .order_by(*columns)
     )
