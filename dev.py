@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """Set up and run the project with nothing but Python 3.11+.
 
-    python3 dev.py          install into .venv, migrate, load reference data and ECB rates,
-                            then serve the site on http://127.0.0.1:8000/
-    python3 dev.py test     install into .venv (with the test tools) and run every test;
-                            extra arguments go to pytest
+    python3 dev.py [serve] [PORT]
+                            install into .venv, migrate, load reference data and ECB rates,
+                            then serve the site on http://127.0.0.1:PORT/ (default 8000;
+                            also --port PORT or the PORT environment variable)
+    python3 dev.py test     install into .venv (with the test tools) and run every test in
+                            parallel workers; extra arguments go to pytest (-n 0: one process)
     python3 dev.py manage … run a manage.py command inside .venv
 
 DATABASE_URL chooses the database (an SQLite file, db.sqlite3, by default).
 """
 
+import argparse
+import errno
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 import tomllib
@@ -61,25 +66,78 @@ def local_env() -> dict:
     return env
 
 
-def serve() -> int:
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def port_number(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)")
+    return int(text)
+
+
+def serve_port(args: list[str]) -> int:
+    """The port of ``dev.py serve [PORT] [--port PORT]``, else $PORT, else 8000."""
+    parser = argparse.ArgumentParser(prog="python3 dev.py serve")
+    parser.add_argument("port", nargs="?", type=port_number, help="port to serve on")
+    parser.add_argument(
+        "--port", dest="port_option", metavar="PORT", type=port_number, help="the same"
+    )
+    options = parser.parse_args(args)
+    if options.port is not None:
+        return options.port
+    if options.port_option is not None:
+        return options.port_option
+    try:
+        return port_number(os.environ.get("PORT") or str(DEFAULT_PORT))
+    except argparse.ArgumentTypeError as error:
+        parser.error(f"PORT: {error}")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            if error.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def serve(args: list[str]) -> int:
+    port = serve_port(args)
+    # Checked before anything slow is done (install, migrations), so a busy port says so at once.
+    if not port_is_free(port):
+        print(
+            f"Port {port} on {HOST} is already in use (another server?). Stop it, or choose "
+            f"another port:\n    python3 dev.py serve {port + 1}\n"
+            f"    (or python3 dev.py --port {port + 1}, or PORT={port + 1} python3 dev.py)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     ensure_venv(with_dev=False)
     env = local_env()
     for step in (("migrate", "--no-input"), ("load_reference_data", "--if-empty")):
         if run("manage.py", *step, env=env):
             return 1
     print(
-        "\nThe site is starting on http://127.0.0.1:8000/ (admin at /admin/, API at /api/v1/).\n"
+        f"\nThe site is starting on http://{HOST}:{port}/ (admin at /admin/, API at /api/v1/).\n"
         "To sign in to the admin, create your own account in another terminal:\n"
         "    python3 dev.py manage createsuperuser\n",
         flush=True,
     )
-    return run("manage.py", "runserver", "127.0.0.1:8000", env=env)
+    return run("manage.py", "runserver", f"{HOST}:{port}", env=env)
 
 
 def test(pytest_args: list[str]) -> int:
     ensure_venv(with_dev=True)
     env = local_env()
-    return run("-m", "pytest", *pytest_args, env=env)
+    # Parallel workers (pytest-xdist), one test database each, unless -n is given.
+    chosen = any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args)
+    workers = [] if chosen else ["-n", "auto"]
+    return run("-m", "pytest", *workers, *pytest_args, env=env)
 
 
 def manage(args: list[str]) -> int:
@@ -89,7 +147,9 @@ def manage(args: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] == "serve":
-        return serve()
+        return serve(argv[1:])
+    if argv[0].startswith("--port") or argv[0].isdigit():
+        return serve(argv)
     if argv[0] == "test":
         return test(argv[1:])
     if argv[0] == "manage":

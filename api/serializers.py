@@ -2,7 +2,7 @@
 nested objects on read, ids on write, money as strings."""
 
 from copy import copy
-from functools import cached_property
+from functools import cache, cached_property
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
@@ -22,6 +22,7 @@ from pledges.models import (
     Source,
 )
 from pledges.services import write_pledge
+from pledges.value_notes import has_rates, value_eur_note
 
 from .exceptions import validation_detail
 
@@ -193,6 +194,11 @@ class PledgeSerializer(PlainReads, serializers.ModelSerializer):
     )
     items = PledgeItemSerializer(many=True, required=False)
     sources = SourceSerializer(many=True, help_text="At least one.")
+    value_eur_note = serializers.SerializerMethodField(
+        help_text="Why value_eur is null: no amount stated, a currency the ECB publishes no "
+        "rate for (e.g. UAH), or no ECB rate on the announcement day or in the 7 days before "
+        "it. Null when value_eur is given."
+    )
 
     class Meta:
         model = Pledge
@@ -217,6 +223,7 @@ class PledgeSerializer(PlainReads, serializers.ModelSerializer):
             "external_ref",
             "total_amount",
             "value_eur",
+            "value_eur_note",
             "rate_date",
             "version",
             "created_at",
@@ -230,6 +237,14 @@ class PledgeSerializer(PlainReads, serializers.ModelSerializer):
 
     def validate_currency(self, value):
         return normalise_code(value)
+
+    @cached_property
+    def _rates_known(self):
+        # One look-up per currency for a whole page: a list shares this serializer.
+        return cache(has_rates)
+
+    def get_value_eur_note(self, pledge) -> str | None:
+        return value_eur_note(pledge, self._rates_known)
 
     def validate_recipient(self, value):
         return normalise_code(value)

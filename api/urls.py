@@ -1,6 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
+from rest_framework.reverse import reverse
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from . import views
 from .exports import PledgeCsvExportView
@@ -8,7 +9,26 @@ from .reports import ReportTotalsView
 
 app_name = "api"
 
+
+class ApiRoot(APIRootView):
+    """The resources of the API, then its reports, its export, its schema and its docs."""
+
+    more = {
+        "reports/totals": "api:report-totals",
+        "exports/pledges.csv": "api:pledge-export-csv",
+        "schema": "api:schema",
+        "docs": "api:docs",
+    }
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        for key, url_name in self.more.items():
+            response.data[key] = reverse(url_name, request=request)
+        return response
+
+
 router = DefaultRouter()
+router.APIRootView = ApiRoot
 router.register("donors", views.DonorViewSet)
 router.register("categories", views.CategoryViewSet)
 router.register("events", views.EventViewSet)

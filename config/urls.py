@@ -7,6 +7,9 @@ from .health import healthz
 
 admin.site.site_header = "Military aid pledges"
 admin.site.site_title = "Aid pledges admin"
+# The pledge list needs the width of a laptop screen: the models are a click away on the home
+# page and in the breadcrumbs instead of a sidebar.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -3,14 +3,16 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
+from django.utils.html import format_html
+from django.utils.text import Truncator
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from .choices import AmountBasis
+from .codes import country_choices
 from .models import (
     BOOKKEEPING_FIELDS,
-    DERIVED_FIELDS,
     SOURCE_FIELDS,
     Category,
     Donor,
@@ -24,6 +26,7 @@ from .models import (
 from .package_rules import PackageLookups, check_package_rules
 from .resources import PledgeResource
 from .services import delete_pledge, rates_changed, store_pledge
+from .value_notes import value_eur_note
 
 
 @admin.register(Donor)
@@ -93,6 +96,28 @@ class AtLeastOneSourceFormSet(BaseInlineFormSet):
             raise ValidationError(error.messages) from error
 
 
+def grouped(value) -> str:
+    """1234567.5 -> "1,234,567.50"."""
+    return f"{value:,.2f}"
+
+
+def amount_text(pledge: Pledge):
+    if pledge.amount is None:
+        return "not stated"
+    text = f"{grouped(pledge.amount)} {pledge.currency}"
+    if pledge.amount_basis == AmountBasis.PER_YEAR:
+        return format_html(
+            "{}<br>a year, {} to {}", text, pledge.period_start_year, pledge.period_end_year
+        )
+    return text
+
+
+def value_text(pledge: Pledge) -> str:
+    if pledge.value_eur is not None:
+        return grouped(pledge.value_eur)
+    return "" if pledge.amount is None else "no rate"
+
+
 class PledgeItemInline(admin.TabularInline):
     model = PledgeItem
     extra = 0
@@ -114,9 +139,17 @@ class ComponentInline(admin.TabularInline):
     verbose_name_plural = "components (pledges inside this package)"
     extra = 0
     show_change_link = True
-    fields = ["title", "category", "amount", "currency", "status", "value_eur"]
-    readonly_fields = ["title", "category", "amount", "currency", "status", "value_eur"]
+    fields = ["title", "category", "amount_shown", "status", "value_shown"]
+    readonly_fields = fields
     can_delete = False
+
+    @admin.display(description="amount")
+    def amount_shown(self, pledge):
+        return amount_text(pledge)
+
+    @admin.display(description="value (EUR)")
+    def value_shown(self, pledge):
+        return value_text(pledge)
 
     def has_add_permission(self, request, obj=None):
         # A component needs its own sources: it is added from its own page, with the package set.
@@ -170,9 +203,13 @@ class ReannouncementListFilter(admin.SimpleListFilter):
 
 
 class PledgeAdminForm(forms.ModelForm):
-    """The model's rules (``full_clean``), then the rules that read other pledges (packages,
-    re-announcements), as the API and imports.
-    (The admin builds the form's Meta from its fieldsets.)"""
+    """The model's rules (``full_clean``), then the rules that read other pledges
+    (packages, re-announcements), as the API and imports.
+    (The admin builds the form's Meta from its fieldsets, keeping these widgets: the recipient
+    chosen by country name, "Ukraine (UA)", stored as its code.)"""
+
+    class Meta:
+        widgets = {"recipient": forms.Select(choices=country_choices())}
 
     def _post_clean(self):
         super()._post_clean()
@@ -189,16 +226,16 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
     # Import and export in the layout of manage.py import_pledges / export_pledges.
     resource_classes = [PledgeResource]
     formats = [CSV, XLSX]
+    form = PledgeAdminForm
     list_display = [
         "title",
         "donor",
         "category",
-        "announced_on",
+        "announced",
         "stated_amount",
         "value_in_euros",
         "status",
-        "confidence",
-        "parent",
+        "package",
     ]
     list_select_related = ["donor", "category", "parent", "parent__donor"]
     list_filter = [
@@ -218,7 +255,8 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
     show_full_result_count = False
     list_per_page = 50
     inlines = [PledgeItemInline, SourceInline, ComponentInline]
-    readonly_fields = [*DERIVED_FIELDS, *BOOKKEEPING_FIELDS]
+    # The derived figures with thousands separators, and why a value is missing.
+    readonly_fields = ["total", "value_eur_shown", "rate_date", *BOOKKEEPING_FIELDS]
     fieldsets = [
         (None, {"fields": ["donor", "title", "description", "category", "event", "recipient"]}),
         (
@@ -250,23 +288,44 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
         ),
     ]
 
+    class Media:
+        css = {"all": ["pledges/admin/pledges.css"]}
+
     def save_model(self, request, obj, form, change):
         store_pledge(obj)  # with its derived values and next version (also when reverting)
 
+    @admin.display(description="announced", ordering="announced_on")
+    def announced(self, pledge):
+        return pledge.announced_on
+
     @admin.display(description="amount", ordering="amount")
     def stated_amount(self, pledge):
-        if pledge.amount is None:
-            return "not stated"
-        text = f"{pledge.amount:,.2f} {pledge.currency}"
-        if pledge.amount_basis == AmountBasis.PER_YEAR:
-            text += f" a year, {pledge.period_start_year} to {pledge.period_end_year}"
-        return text
+        return amount_text(pledge)
 
     @admin.display(description="value (EUR)", ordering="value_eur")
     def value_in_euros(self, pledge):
+        return value_text(pledge)
+
+    @admin.display(description="package", ordering="parent")
+    def package(self, pledge):
+        if pledge.parent is None:
+            return ""
+        title = pledge.parent.title
+        return format_html(
+            '<span title="{}">{}</span>', str(pledge.parent), Truncator(title).chars(28)
+        )
+
+    @admin.display(description="total amount")
+    def total(self, pledge):
+        if pledge.total_amount is None:
+            return "not stated"
+        return f"{grouped(pledge.total_amount)} {pledge.currency}"
+
+    @admin.display(description="value (EUR)")
+    def value_eur_shown(self, pledge):
         if pledge.value_eur is not None:
-            return f"{pledge.value_eur:,.2f}"
-        return "" if pledge.amount is None else "no rate"
+            return grouped(pledge.value_eur)
+        return value_eur_note(pledge) if pledge.pk else ""
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)

@@ -28,3 +28,13 @@ def is_currency(code: str) -> bool:
 
 def is_country(code: str) -> bool:
     return normalise_code(code) in country_codes()
+
+
+@cache
+def country_choices() -> tuple[tuple[str, str], ...]:
+    """Every ISO 3166-1 country as (code, "Name (CODE)"), by name: "Ukraine (UA)"."""
+    named = (
+        (country.alpha_2, f"{getattr(country, 'common_name', country.name)} ({country.alpha_2})")
+        for country in pycountry.countries
+    )
+    return tuple(sorted(named, key=lambda choice: choice[1]))

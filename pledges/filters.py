@@ -6,7 +6,7 @@ layer."""
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import F
+from django.db.models import F, Q
 
 from . import search
 from .choices import Confidence, PledgeStatus
@@ -53,8 +53,7 @@ class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
     def _check_values(self, value):
         if self.to_field_name is None:
             for pk in value:
-                text = str(pk)
-                if not (text.isascii() and text.isdigit() and len(text) <= 18):
+                if not is_id(pk):
                     raise ValidationError(
                         self.error_messages["invalid_pk_value"],
                         code="invalid_pk_value",
@@ -67,9 +66,41 @@ class IdMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = IdMultipleChoiceField
 
 
-class SlugMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
-    """Chosen by ``to_field_name`` (a slug) but filtered on the objects themselves: by default
-    django-filter would compare the foreign key with the slug."""
+def is_id(value) -> bool:
+    text = str(value)
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
+class IdOrSlugMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Each value an id or a ``to_field_name`` (a slug): writes give a category by id, readers
+    know it by its slug. A value that is neither is refused, named."""
+
+    def _check_values(self, value):
+        values = [str(item) for item in value]
+        chosen = list(
+            self.queryset.filter(
+                Q(pk__in=[item for item in values if is_id(item)])
+                | Q(**{f"{self.to_field_name}__in": values})
+            )
+        )
+        known = {str(obj.pk) for obj in chosen} | {
+            getattr(obj, self.to_field_name) for obj in chosen
+        }
+        for item in values:
+            if item not in known:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": item},
+                )
+        return chosen
+
+
+class IdOrSlugMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    """Chosen by id or ``to_field_name`` (a slug) and filtered on the objects themselves: by
+    default django-filter would compare the foreign key with the slug."""
+
+    field_class = IdOrSlugMultipleChoiceField
 
     def get_filter_predicate(self, v):
         return {self.field_name: v}
@@ -100,11 +131,11 @@ class PledgeFilter(django_filters.FilterSet):
     donor = IdMultipleChoiceFilter(
         queryset=Donor.objects.all(), distinct=False, help_text="Donor id; repeat for several."
     )
-    category = SlugMultipleChoiceFilter(
+    category = IdOrSlugMultipleChoiceFilter(
         queryset=Category.objects.all(),
         to_field_name="slug",
         distinct=False,
-        help_text="Category slug; repeat for several.",
+        help_text="Category id or slug; repeat for several.",
     )
     event = django_filters.ModelChoiceFilter(queryset=Event.objects.all(), help_text="Event id.")
     status = django_filters.MultipleChoiceFilter(

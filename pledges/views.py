@@ -2,12 +2,12 @@
 
 import datetime as dt
 
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.shortcuts import render
 
 from . import conversion
 from .choices import PledgeStatus
-from .models import Category, ExchangeRate
+from .models import Category, Donor, Event, ExchangeRate, Pledge
 
 # Offered first in the currency menu; every currency the ECB still publishes follows.
 MAIN_CURRENCIES = ["EUR", "USD", "GBP"]
@@ -28,6 +28,9 @@ def dashboard(request):
         "pledges/dashboard.html",
         {
             "categories": Category.objects.all(),
+            # Only donors and events with pledges (one index probe each): others show nothing.
+            "donors": Donor.objects.filter(Exists(Pledge.objects.filter(donor=OuterRef("pk")))),
+            "events": Event.objects.filter(Exists(Pledge.objects.filter(event=OuterRef("pk")))),
             "currencies": currencies,
             "statuses": PledgeStatus.choices,
             "default_currency": conversion.EURO,

@@ -1,9 +1,10 @@
 """The dashboard in a real headless Chromium, driven by Playwright: the figures it
 shows are the reports API's, before and after changing filters."""
 
+import csv
+import io
 import json
 import os
-import shutil
 import urllib.parse
 import urllib.request
 
@@ -11,45 +12,14 @@ import pytest
 from django.core.management import call_command
 
 from pledges.reports import key_label
+from tests.browser import PHONE, overflow
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def chromium_path() -> str:
-    path = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
-    if not path:
-        pytest.skip(
-            "Chromium is not installed, so the dashboard was not tried in a browser: "
-            "install it with `apt-get install chromium` (Debian/Ubuntu)."
-        )
-    return path
-
 
 @pytest.fixture
-def page(monkeypatch):
-    path = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test
-    # itself are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=path, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser.new_page(viewport={"width": 1280, "height": 1500})
-        browser.close()
+def page(browser):
+    return browser.new_page(viewport={"width": 1280, "height": 1500})
 
 
 def api(base: str, **params) -> dict:
@@ -76,7 +46,8 @@ def shown(page) -> dict:
                 (tr) => [tr.dataset.donor, tr.children[1].textContent,
                          ...[...tr.children].slice(2).map((td) => td.textContent)]),
             chart: Chart.getChart("donor-chart").data.labels,
-            categories: Chart.getChart("category-chart").data.labels,
+            categories: Chart.getChart("category-chart").data.labels.map(
+                (label) => label.split(": ")[0]),
             months: Chart.getChart("time-chart").data.labels,
         })"""
     )
@@ -107,17 +78,9 @@ def expected(base: str, **params) -> dict:
         "categories": [
             key_label(row["category"]) for row in categories["rows"] if row["total"] != "0.00"
         ],
-        "months": with_month_before(sorted(row["month"] for row in months["rows"])),
+        # Only the months with pledges: no invented zero before the first.
+        "months": sorted(row["month"] for row in months["rows"]),
     }
-
-
-def with_month_before(months: list[str]) -> list[str]:
-    """The cumulative line starts at zero the month before the first."""
-    if not months:
-        return []
-    year, month = map(int, months[0].split("-"))
-    before = f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
-    return [before, *months]
 
 
 def wait_for(page, query: str) -> None:
@@ -173,3 +136,145 @@ def test_dashboard_shows_a_bad_filter_as_an_error(rates_kept, page, live_server)
     page.dispatch_event("#date_from", "change")
     page.wait_for_selector('#headline[data-state="error"]', state="attached", timeout=15000)
     assert "date_from" in page.inner_text("#error")
+
+
+def open_with_reference_data(page, live_server, query: str = "") -> str:
+    call_command("load_reference_data", verbosity=0)
+    page.goto(f"{live_server.url}/{query}")
+    return live_server.url
+
+
+def choose(page, selector: str, value: str, query: str) -> None:
+    page.select_option(selector, value)
+    wait_for(page, query)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_filters_are_kept_in_the_address_and_a_shared_link_restores_them(
+    rates_kept, browser, live_server
+):
+    page = browser.new_page(viewport={"width": 1280, "height": 1500})
+    base = open_with_reference_data(page, live_server)
+    wait_for(page, "currency=EUR")
+    choose(page, "#currency", "USD", "currency=USD")
+    choose(page, "#donor", "50", "currency=USD&donor=50")
+    choose(page, "#category", "drones", "currency=USD&category=drones&donor=50")
+    shared = page.url
+    assert urllib.parse.urlsplit(shared).query == "currency=USD&category=drones&donor=50"
+    figures = shown(page)
+    assert figures == expected(base, currency="USD", category="drones", donor=50)
+
+    # Someone opens the shared link: the same filters, the same figures.
+    other = browser.new_page(viewport={"width": 1280, "height": 1500})
+    other.goto(shared)
+    wait_for(other, "currency=USD&category=drones&donor=50")
+    assert other.eval_on_selector("#currency", "e => e.value") == "USD"
+    assert other.eval_on_selector("#donor", "e => e.value") == "50"
+    assert other.eval_on_selector("#category", "e => e.value") == "drones"
+    assert shown(other) == figures
+
+    # Reset: back to the defaults, in the address too.
+    page.click("button.reset")
+    wait_for(page, "currency=EUR")
+    assert urllib.parse.urlsplit(page.url).query == "currency=EUR"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_donor_and_event_filters(rates_kept, page, live_server):
+    base = open_with_reference_data(page, live_server)
+    wait_for(page, "currency=EUR")
+    choose(page, "#donor", "16", "currency=EUR&donor=16")
+    germany = shown(page)
+    assert germany == expected(base, donor=16)
+    assert [row[0] for row in germany["table"]] == ["Germany"]
+    choose(page, "#donor", "", "currency=EUR")
+    choose(page, "#event", "6", "currency=EUR&event=6")
+    assert shown(page) == expected(base, event=6)
+    # Only donors and events with pledges are offered.
+    offered = page.eval_on_selector_all("#donor option", "os => os.map((o) => o.textContent)")
+    assert offered[0] == "All donors"
+    assert "Austria" not in offered
+    assert "United Kingdom" in offered
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_empty_result_says_so_instead_of_empty_charts(rates_kept, page, live_server):
+    open_with_reference_data(page, live_server, "?date_from=2030-01-01")
+    wait_for(page, "date_from=2030-01-01&currency=EUR")
+    assert page.is_visible("#empty")
+    assert "No pledges match these filters" in page.inner_text("#empty")
+    assert not page.is_visible(".grid")
+    page.fill("#date_from", "")
+    page.dispatch_event("#date_from", "change")
+    wait_for(page, "currency=EUR")
+    assert not page.is_visible("#empty")
+    assert page.is_visible(".grid")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_plain_words_a_doughnut_with_values_and_shares_and_a_single_month_as_a_point(
+    rates_kept, page, live_server
+):
+    base = open_with_reference_data(page, live_server)
+    wait_for(page, "currency=EUR")
+    text = page.inner_text("body")
+    for jargon in ("Unvalued", "Unconverted", "Not convertible"):
+        assert jargon not in text
+    assert "Without an amount" in text
+    assert "In a currency without ECB rates" in text
+
+    categories = api(base, group_by="category")
+    total = float(categories["total"])
+    rows = [row for row in categories["rows"] if row["total"] != "0.00"]
+    labels = page.evaluate('Chart.getChart("category-chart").data.labels')
+    assert len(labels) == len(rows)
+    for label, row in zip(labels, rows, strict=True):
+        share = 100 * float(row["total"]) / total
+        expected_share = f"{share:.1f} %" if share < 1 else f"{round(share)} %"
+        assert label.startswith(f"{row['category']['name']}: €"), label
+        assert label.endswith(f"({expected_share})"), label
+
+    # The reference pledges are all of June 2025: one point, no rise from an invented zero.
+    chart = page.evaluate(
+        '(() => { const c = Chart.getChart("time-chart");'
+        " return { labels: c.data.labels, data: c.data.datasets[0].data }; })()"
+    )
+    assert chart["labels"] == ["2025-06"]
+    assert chart["data"] == [float(api(base, group_by="month")["total"])]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_csv_link_downloads_what_is_shown(rates_kept, page, live_server):
+    open_with_reference_data(page, live_server)
+    wait_for(page, "currency=EUR")
+    choose(page, "#currency", "GBP", "currency=GBP")
+    choose(page, "#category", "drones", "currency=GBP&category=drones")
+    href = page.eval_on_selector("#csv-link", "a => a.href")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(href).query)
+    assert query == {
+        "currency": ["GBP"],
+        "category": ["drones"],
+        "group_by": ["donor"],
+        "format": ["csv"],
+    }
+    with urllib.request.urlopen(href) as response:  # noqa: S310
+        rows = list(csv.reader(io.StringIO(response.read().decode())))
+    table = shown(page)["table"]
+    assert [row[0] for row in rows[1:]] == [row[0] for row in table]
+    assert [f"GBP {grouped(row[1])}" for row in rows[1:]] == [row[1] for row in table]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_no_horizontal_scroll_on_a_phone(rates_kept, browser, live_server):
+    page = browser.new_page(viewport=PHONE)
+    open_with_reference_data(page, live_server, "?event=6")
+    wait_for(page, "currency=EUR&event=6")
+    wide = page.evaluate(
+        "[...document.querySelectorAll('body *')].filter((e) =>"
+        " e.getBoundingClientRect().right > window.innerWidth + 0.5)"
+        ".map((e) => e.tagName + '#' + e.id + '.' + e.className).slice(0, 8)"
+    )
+    assert overflow(page) == 0, wide
+    if os.environ.get("DASHBOARD_SCREENSHOT"):
+        phone = os.environ["DASHBOARD_SCREENSHOT"].replace(".png", "-phone.png")
+        page.screenshot(path=phone, full_page=True)

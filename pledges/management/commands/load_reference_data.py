@@ -1,7 +1,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from pledges.models import Category, ExchangeRate
+from pledges.models import Category, ExchangeRate, Pledge, PledgeItem, Source
 from pledges.services import recompute_derived_values
 
 REFERENCE_FIXTURES = ["categories", "donors", "events", "pledges"]
@@ -31,3 +31,14 @@ class Command(BaseCommand):
             # Fixtures are loaded raw: their derived values are computed here.
             changed = recompute_derived_values()
             self.stdout.write(f"{changed} pledge values computed.")
+        record_first_versions()
+
+
+def record_first_versions() -> None:
+    """Fixtures are loaded raw, without history: each pledge, item and source without any gets
+    its first version ("created", by nobody) as it stands, its values computed. Its history
+    then answers, and the first edit is shown as a change from it."""
+    for model in (Pledge, PledgeItem, Source):
+        recorded = model.history.model.objects.values("id")
+        unrecorded = list(model.objects.exclude(pk__in=recorded))
+        model.history.bulk_history_create(unrecorded, default_change_reason="reference data")

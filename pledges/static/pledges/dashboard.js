@@ -8,6 +8,7 @@
   const form = document.getElementById("filters");
   const headline = document.getElementById("headline");
   const errorBox = document.getElementById("error");
+  const emptyBox = document.getElementById("empty");
   const PALETTE = ["#0057b7", "#ffd700", "#2a9d8f", "#e76f51", "#264653", "#8ab17d",
     "#f4a261", "#6d597a", "#b56576", "#457b9d", "#e9c46a", "#9c6644"];
   const charts = {};
@@ -34,6 +35,28 @@
       if (value) params.append(name, value);
     }
     return params;
+  }
+
+  /** The filters of the page's address (a shared or bookmarked link) into the form. */
+  function restoreFilters() {
+    const params = new URLSearchParams(window.location.search);
+    for (const element of form.elements) {
+      if (!element.name || !params.has(element.name)) continue;
+      const value = params.get(element.name);
+      if (element.tagName === "SELECT" && ![...element.options].some((o) => o.value === value)) {
+        continue;  // a value this page does not offer (an old link): the default stays
+      }
+      element.value = value;
+    }
+  }
+
+  /** The form's filters into the page's address, so that it can be shared or bookmarked. */
+  function keepFiltersInAddress(params) {
+    const query = params.toString();
+    const address = query ? `?${query}` : window.location.pathname;
+    if (window.location.search !== (query ? `?${query}` : "")) {
+      window.history.replaceState(null, "", address);
+    }
   }
 
   async function report(groupBy, params) {
@@ -96,35 +119,46 @@
     }));
     if (!data.rows.length) {
       const tr = document.createElement("tr");
-      tr.innerHTML = '<td colspan="5" class="empty">No pledges match these filters.</td>';
+      const td = document.createElement("td");
+      td.colSpan = 5;
+      td.className = "empty";
+      td.textContent = "No pledges match these filters.";
+      tr.append(td);
       body.append(tr);
     }
   }
 
+  /** Each row's share of the total, in whole per cent (one decimal below 1 %). */
+  function shares(rows, total) {
+    const whole = Number(total);
+    return rows.map((row) => {
+      const share = whole > 0 ? (100 * Number(row.total)) / whole : 0;
+      return share < 1 ? `${share.toFixed(1)} %` : `${Math.round(share)} %`;
+    });
+  }
+
   function drawCategories(data) {
     const rows = data.rows.filter((row) => Number(row.total) > 0);
+    const share = shares(rows, data.total);
     draw("category-chart", {
       type: "doughnut",
       data: {
-        labels: rows.map((row) => row.category.name),
+        // The legend says each category's value and share of the total.
+        labels: rows.map((row, index) => `${row.category.name}: ${compact(row.total, data.currency)} (${share[index]})`),
         datasets: [{ data: rows.map((row) => Number(row.total)), backgroundColor: PALETTE, borderWidth: 2 }],
       },
       options: {
         maintainAspectRatio: false, animation: false, cutout: "58%",
-        plugins: { legend: { position: "right", labels: { boxWidth: 12 } },
-          tooltip: { callbacks: { label: (item) => `${item.label}: ${data.currency} ${grouped(rows[item.dataIndex].total)}` } } },
+        plugins: { legend: { position: window.innerWidth < 600 ? "bottom" : "right", labels: { boxWidth: 12 } },
+          tooltip: { callbacks: { label: (item) => `${rows[item.dataIndex].category.name}: ${data.currency} ${grouped(rows[item.dataIndex].total)} (${share[item.dataIndex]})` } } },
       },
     });
   }
 
   function drawTime(data) {
+    // Only the months with pledges: no invented zero before the first, so that a single
+    // month is a single point, not a rise.
     const rows = [...data.rows].sort((a, b) => a.month.localeCompare(b.month));
-    if (rows.length) {
-      // The line starts from nothing, the month before the first pledge.
-      const [year, month] = rows[0].month.split("-").map(Number);
-      const before = month === 1 ? `${year - 1}-12` : `${year}-${String(month - 1).padStart(2, "0")}`;
-      rows.unshift({ month: before, total: "0.00" });
-    }
     let cents = 0n;
     const cumulative = rows.map((row) => {
       cents += BigInt(row.total.replace(".", ""));
@@ -135,7 +169,7 @@
       data: {
         labels: rows.map((row) => row.month),
         datasets: [{ data: cumulative, borderColor: "#0057b7", backgroundColor: "rgba(0, 87, 183, 0.12)",
-          fill: true, tension: 0.25, pointRadius: 3, stepped: false }],
+          fill: rows.length > 1, tension: 0.25, pointRadius: rows.length > 1 ? 3 : 6, stepped: false }],
       },
       options: {
         maintainAspectRatio: false, animation: false,
@@ -150,12 +184,15 @@
   async function refresh() {
     const mine = ++generation;
     const params = filterParams();
+    keepFiltersInAddress(params);
     headline.dataset.state = "loading";
     try {
       const [donors, categories, months] = await Promise.all(
         ["donor", "category", "month"].map((key) => report(key, params)));
       if (mine !== generation) return;  // a newer filter change is on its way
       errorBox.hidden = true;
+      emptyBox.hidden = donors.pledges > 0;
+      document.body.classList.toggle("no-result", donors.pledges === 0);
       setFigure("total", donors.total, compact(donors.total, donors.currency));
       document.getElementById("total-exact").textContent = `${donors.currency} ${grouped(donors.total)}`;
       setFigure("pledges", donors.pledges, donors.pledges.toLocaleString("en"));
@@ -180,5 +217,6 @@
 
   form.addEventListener("change", refresh);
   form.addEventListener("reset", () => setTimeout(refresh));
+  restoreFilters();
   refresh();
 })();

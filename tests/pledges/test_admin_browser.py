@@ -1,0 +1,99 @@
+"""The pledge admin at a laptop's width (1366 px) and a phone's (390 px), in headless Chromium:
+no horizontal scroll on the list and the form, every column of the list in view."""
+
+import os
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+
+from tests.browser import LAPTOP, PHONE, overflow
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+SCREENSHOTS = os.environ.get("ADMIN_SCREENSHOTS")  # a directory, e.g. docs/
+
+
+@pytest.fixture
+def signed_in(rates_kept, browser, live_server):
+    """A browser context signed in to the admin as a superuser, on the reference data."""
+    call_command("load_reference_data", verbosity=0)
+    user = User.objects.create_superuser("admin", password="not-used-here")
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"].value
+
+    def open_page(viewport: dict):
+        context = browser.new_context(viewport=viewport)
+        context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+        return context.new_page()
+
+    return open_page
+
+
+def visible_columns(page) -> dict[str, dict]:
+    """Each column of the change list: whether its header ends inside the visible part of the
+    list, and whether any of its cells is cut."""
+    return page.evaluate(
+        """() => {
+            const list = document.querySelector("#changelist .results");
+            const edge = Math.min(list.getBoundingClientRect().right, window.innerWidth);
+            return Object.fromEntries([...document.querySelectorAll("#result_list thead th")]
+                .map((th) => [th.innerText.trim() || th.className, {
+                    inView: th.getBoundingClientRect().right <= edge + 0.5,
+                    cut: [...document.querySelectorAll(`#result_list .field-${[...th.classList]
+                            .find((name) => name.startsWith("column-"))?.slice(7)}`)]
+                         .some((cell) => cell.scrollWidth > cell.clientWidth + 1),
+                }]));
+        }"""
+    )
+
+
+def list_scrolls(page) -> bool:
+    return page.evaluate(
+        """() => { const list = document.querySelector("#changelist .results");
+                   return list.scrollWidth > list.clientWidth; }"""
+    )
+
+
+def shot(page, name: str) -> None:
+    if SCREENSHOTS:
+        page.screenshot(path=os.path.join(SCREENSHOTS, name), full_page=True)
+
+
+def test_the_pledge_list_fits_a_laptop(signed_in, live_server):
+    page = signed_in(LAPTOP)
+    page.goto(f"{live_server.url}/admin/pledges/pledge/")
+    shot(page, "admin-pledges.png")
+    columns = visible_columns(page)
+    assert overflow(page) == 0
+    assert not list_scrolls(page), columns
+    assert all(column["inView"] for column in columns.values()), columns
+    assert not any(column["cut"] for column in columns.values()), columns
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
+@pytest.mark.parametrize("path", ["1/change/", "add/"])
+def test_the_pledge_form_fits(signed_in, live_server, viewport, path):
+    page = signed_in(viewport)
+    page.goto(f"{live_server.url}/admin/pledges/pledge/{path}")
+    if viewport is LAPTOP and path == "1/change/":
+        shot(page, "admin-pledge-form.png")
+    assert overflow(page) == 0
+    if viewport is PHONE:
+        return
+    # An ordinary title is seen whole in its box.
+    page.fill("#id_title", "Record £4.5 billion military aid package for 2025, with drones")
+    assert page.evaluate(
+        "(() => { const box = document.getElementById('id_title');"
+        " return box.scrollWidth <= box.clientWidth; })()"
+    )
+
+
+def test_the_pledge_list_fits_a_phone(signed_in, live_server):
+    page = signed_in(PHONE)
+    page.goto(f"{live_server.url}/admin/pledges/pledge/")
+    assert overflow(page) == 0
