@@ -1,4 +1,4 @@
-"""Lists and reports answered from the cache under the data version (SPEC §14).
+"""Lists and reports answered from the cache under the data version (README).
 
 An answer (the response's data, before rendering) is cached under the version of the data and
 the normalised request; the version changes with every write (``pledges.dataversion``), so a

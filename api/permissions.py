@@ -1,4 +1,4 @@
-"""Who may do what through the API (SPEC §5).
+"""Who may do what through the API (README: API tour).
 
 Reads are public unless ``API_READS_REQUIRE_LOGIN``; writes need an authenticated user with the
 model permission: 401 without credentials, 403 without the permission. Reviewers, who hold

@@ -1,4 +1,5 @@
-"""``GET /api/v1/reports/totals/`` (SPEC §5): HTTP around ``pledges.reports``."""
+"""``GET /api/v1/reports/totals/`` (docs/methodology.md#reports): HTTP around
+``pledges.reports``."""
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
@@ -42,6 +43,9 @@ FIGURE_FIELDS = {
     "pledges": serializers.IntegerField(),
     "unvalued": serializers.IntegerField(),
     "unconverted": serializers.IntegerField(),
+    "reannounced": serializers.IntegerField(
+        help_text="Re-announcements of earlier pledges: counted in pledges, never in total."
+    ),
 }
 
 REPORT_SCHEMA = inline_serializer(
@@ -60,7 +64,7 @@ REPORT_SCHEMA = inline_serializer(
                             required=False,
                             help_text="Present for each key of group_by: an object for donor, "
                             "category and event (null outside any event), a string for "
-                            "status, recipient, currency, quarter (2025-Q2) and month "
+                            "status, confidence, recipient, currency, quarter (2025-Q2) and month "
                             "(2025-06), an integer for year.",
                         )
                         for key in reports.KEYS

@@ -1,4 +1,5 @@
-"""Representation of SPEC §5: brief nested objects on read, ids on write, money as strings."""
+"""Representation of pledges and their reference data (docs/data-dictionary.md#api): brief
+nested objects on read, ids on write, money as strings."""
 
 from copy import copy
 from functools import cache, cached_property
@@ -11,6 +12,7 @@ from pledges.codes import normalise_code
 from pledges.models import (
     BOOKKEEPING_FIELDS,
     DERIVED_FIELDS,
+    SOURCE_FIELDS,
     Category,
     Donor,
     Event,
@@ -151,7 +153,7 @@ class PledgeItemSerializer(PlainReads, serializers.ModelSerializer):
 class SourceSerializer(PlainReads, serializers.ModelSerializer):
     class Meta:
         model = Source
-        fields = ["id", "url", "publisher", "title", "published_on"]
+        fields = ["id", *SOURCE_FIELDS]
 
 
 class PledgeSerializer(PlainReads, serializers.ModelSerializer):
@@ -172,6 +174,15 @@ class PledgeSerializer(PlainReads, serializers.ModelSerializer):
         allow_null=True,
         required=False,
         help_text="The package this pledge is a component of (one level only).",
+    )
+    reannounces = serializers.PrimaryKeyRelatedField(
+        queryset=Pledge.objects.all(),
+        pk_field=serializers.IntegerField(),  # 3.5 is refused, not truncated to 3
+        allow_null=True,
+        required=False,
+        help_text="Id of the earlier pledge of the same donor that this one announces again "
+        "(on or before its date); null for new money. Reports count a re-announcement in "
+        "reannounced, never in total.",
     )
     currency = serializers.CharField(
         max_length=3,
@@ -201,12 +212,14 @@ class PledgeSerializer(PlainReads, serializers.ModelSerializer):
             "title",
             "description",
             "status",
+            "confidence",
             "amount",
             "currency",
             "amount_basis",
             "period_start_year",
             "period_end_year",
             "parent",
+            "reannounces",
             "external_ref",
             "total_amount",
             "value_eur",

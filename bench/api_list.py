@@ -1,4 +1,4 @@
-"""Benchmark of the pledge list endpoint (SPEC §11): median time of filtered pages of 100, and
+"""Benchmark of the pledge list endpoint: median time of filtered pages of 100, and
 the number of SQL queries for 1 and for 1,000 rows on a page.
 
 Run against a database filled by ``manage.py generate_pledges 1000000``:

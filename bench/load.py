@@ -1,4 +1,4 @@
-"""Load test (SPEC §11): concurrent clients against a running server, then errors and latency
+"""Load test: concurrent clients against a running server, then errors and latency
 percentiles. Loopback only; bounded in time.
 
 Start the site under gunicorn with the anonymous throttle raised (every client here is the

@@ -1,4 +1,4 @@
-"""Benchmark of the aggregate reports on SQLite and PostgreSQL at several sizes (SPEC §11).
+"""Benchmark of the aggregate reports on SQLite and PostgreSQL at several sizes.
 
     python bench/reports.py [--sizes 10000 100000 1000000] [--databases sqlite postgresql]
         [--runs 5] [--data-dir .bench] [--postgres postgres://postgres@127.0.0.1:5432]

@@ -1,6 +1,6 @@
 """Side by side in one run: the project (gunicorn, 2 workers) and Datasette serving the same
 SQLite file of generated pledges: median of 15 requests each, and throughput with 8
-connections (issue 14, SPEC §11 second targets).
+connections (issue 14).
 
     .venv/bin/pip install -e '.[bench]'      # Datasette, a bench-only dependency
     .venv/bin/python bench/vs_datasette.py --rows 100000 [--runs 15] [--postgres URL]
@@ -8,7 +8,7 @@ connections (issue 14, SPEC §11 second targets).
 The file, bench/.data/pledges-<rows>.sqlite3, is made once by ``generate_pledges <rows> --seed 7``
 and reused. With ``--postgres postgres://…/db`` the project side reads that PostgreSQL database
 instead (filled the same way when it has no pledges); Datasette still serves the SQLite file.
-The project answers repeated requests from its cache (SPEC §14): the "after a write" column is
+The project answers repeated requests from its cache: the "after a write" column is
 the first answer after a write to the database, each time, i.e. without the cache.
 """
 

@@ -1,4 +1,4 @@
-"""Read replicas (SPEC §14): with ``DATABASE_REPLICA_URL`` set, reads go to the ``replica``
+"""Read replicas (README: Settings): with ``DATABASE_REPLICA_URL`` set, reads go to the ``replica``
 database and writes to ``default``, the primary. A request that writes (an unsafe method, or any
 write routed during it) and every admin request read from the primary for the rest of the
 request, so that nobody reads past their own write through the replica's lag."""

@@ -270,12 +270,13 @@ AXES_RESET_ON_SUCCESS = True
 # The client address as the API's throttles read it (API_NUM_PROXIES).
 AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
 
-# Exchange rates older than this many days before a pledge's date are not used (SPEC §3).
+# Exchange rates older than this many days before a pledge's date are not used
+# (docs/methodology.md#currency-conversion).
 EXCHANGE_RATE_MAX_AGE_DAYS = 7
 
-# REST API (SPEC §5): public reads unless API_READS_REQUIRE_LOGIN, writes need the model
-# permission. Token authentication comes first so that a request without credentials gets 401
-# with a WWW-Authenticate header, not 403.
+# REST API (docs/data-dictionary.md#api): public reads unless API_READS_REQUIRE_LOGIN, writes
+# need the model permission. Token authentication comes first so that a request without
+# credentials gets 401 with a WWW-Authenticate header, not 403.
 API_READS_REQUIRE_LOGIN = env_bool("API_READS_REQUIRE_LOGIN")
 API_ANON_THROTTLE_RATE = os.environ.get("API_ANON_THROTTLE_RATE", "300/minute")
 # The expensive reads have a rate of their own, for every client (signed in or not): counted

@@ -16,6 +16,7 @@ from .codes import country_choices
 from .forms import PledgeImportForm
 from .models import (
     BOOKKEEPING_FIELDS,
+    SOURCE_FIELDS,
     Category,
     Donor,
     Event,
@@ -23,7 +24,7 @@ from .models import (
     Pledge,
     PledgeItem,
     Source,
-    validate_source_count,
+    validate_sources,
 )
 from .package_rules import PackageLookups, check_package_rules
 from .permissions import may_edit, may_import
@@ -84,7 +85,8 @@ class ExchangeRateAdmin(admin.ModelAdmin):
 
 
 class AtLeastOneSourceFormSet(BaseInlineFormSet):
-    """Every pledge is traceable: at least one source must remain after the edit."""
+    """Every pledge is traceable: at least one source must remain after the edit, an official
+    one if the pledge is confirmed (``self.instance`` holds the pledge form's values)."""
 
     def clean(self):
         super().clean()
@@ -94,7 +96,9 @@ class AtLeastOneSourceFormSet(BaseInlineFormSet):
             if form.cleaned_data and not form.cleaned_data.get("DELETE", False)
         ]
         try:
-            validate_source_count(len(kept))
+            validate_sources(
+                self.instance.confidence, [form.cleaned_data.get("kind") for form in kept]
+            )
         except ValidationError as error:
             raise ValidationError(error.messages) from error
 
@@ -132,7 +136,7 @@ class SourceInline(admin.TabularInline):
     formset = AtLeastOneSourceFormSet
     extra = 0
     min_num = 1
-    fields = ["url", "publisher", "title", "published_on"]
+    fields = SOURCE_FIELDS
 
 
 class ComponentInline(admin.TabularInline):
@@ -192,8 +196,22 @@ class CurrencyListFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReannouncementListFilter(admin.SimpleListFilter):
+    title = "re-announcement"
+    parameter_name = "reannouncement"
+
+    def lookups(self, request, model_admin):
+        return [("true", "Re-announcements"), ("false", "New pledges")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("true", "false"):
+            return queryset.filter(reannounces__isnull=self.value() == "false")
+        return queryset
+
+
 class PledgeAdminForm(forms.ModelForm):
-    """The model's rules (``full_clean``), then the package rules, as the API and imports.
+    """The model's rules (``full_clean``), then the rules that read other pledges
+    (packages, re-announcements), as the API and imports.
     (The admin builds the form's Meta from its fieldsets, keeping these widgets: the recipient
     chosen by country name, "Ukraine (UA)", stored as its code.)"""
 
@@ -230,6 +248,8 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
     list_select_related = ["donor", "category", "parent", "parent__donor"]
     list_filter = [
         "status",
+        "confidence",
+        ReannouncementListFilter,
         "category",
         ("donor", admin.RelatedOnlyFieldListFilter),
         ("event", admin.RelatedOnlyFieldListFilter),
@@ -238,7 +258,7 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
         "amount_basis",
     ]
     search_fields = ["title", "description", "items__name", "donor__name", "external_ref"]
-    autocomplete_fields = ["donor", "category", "event", "parent"]
+    autocomplete_fields = ["donor", "category", "event", "parent", "reannounces"]
     date_hierarchy = "announced_on"
     show_full_result_count = False
     list_per_page = 50
@@ -247,7 +267,19 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
     readonly_fields = ["total", "value_eur_shown", "rate_date", *BOOKKEEPING_FIELDS]
     fieldsets = [
         (None, {"fields": ["donor", "title", "description", "category", "event", "recipient"]}),
-        ("Announcement", {"fields": ["announced_on", "status", "parent", "external_ref"]}),
+        (
+            "Announcement",
+            {
+                "fields": [
+                    "announced_on",
+                    "status",
+                    "confidence",
+                    "parent",
+                    "reannounces",
+                    "external_ref",
+                ]
+            },
+        ),
         (
             "Value",
             {

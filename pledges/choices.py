@@ -22,12 +22,27 @@ class PledgeStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class Confidence(models.TextChoices):
+    """How sure the figure is; see docs/methodology.md#confidence."""
+
+    CONFIRMED = "confirmed", "Confirmed (an official source states it)"
+    REPORTED = "reported", "Reported (media only)"
+    ESTIMATED = "estimated", "Estimated (derived by the editors; method in the description)"
+
+
+class SourceKind(models.TextChoices):
+    OFFICIAL = "official", "Official (the donor's own statement)"
+    MEDIA = "media", "Media"
+    OTHER = "other", "Other"
+
+
 class AmountBasis(models.TextChoices):
     TOTAL = "total", "Total"
     PER_YEAR = "per_year", "Per year"
 
 
-# Bounds of SPEC §2, shared by the model, its database constraints and the validators.
+# Bounds of docs/data-dictionary.md, shared by the model, its database constraints and the
+# validators.
 PERIOD_MIN_YEAR = 2000
 PERIOD_MAX_YEAR = 2100
 PERIOD_MAX_YEARS = 30

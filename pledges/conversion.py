@@ -1,4 +1,5 @@
-"""Currency conversion at ECB euro reference rates (SPEC §3): the arithmetic, with no database.
+"""Currency conversion at ECB euro reference rates (docs/methodology.md#currency-conversion):
+the arithmetic, with no database.
 
 Rates are units of a currency per 1 EUR. A value is converted at the rate of its date, or of the
 latest ECB date before it, but never of a date more than ``EXCHANGE_RATE_MAX_AGE_DAYS`` older:

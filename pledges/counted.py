@@ -1,5 +1,5 @@
-"""Each pledge's counted value (SPEC §4), kept in the database so that a report is one
-aggregate over one table.
+"""Each pledge's counted value (docs/methodology.md#no-double-counting), kept in the database
+so that a report is one aggregate over one table.
 
 A pledge counts its total less what its non-cancelled components are worth, never below zero;
 nothing (NULL) when it is unvalued or unconverted. ``Pledge.counted_cents`` holds it in euro

@@ -1,4 +1,4 @@
-"""The data version (SPEC §14): a token that changes with every write to the data the API
+"""The data version (README): a token that changes with every write to the data the API
 shows, so that an answer cached under it is never stale.
 
 Every write path (admin, API, imports, PostgreSQL COPY, rate reloads, recomputes, deletes,

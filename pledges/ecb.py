@@ -1,5 +1,6 @@
 """The ECB's euro reference rate history files: reading them, and the copy bundled with
-currency_converter (SPEC §3). Storing the rates is ``ExchangeRate.objects.store``."""
+currency_converter (docs/methodology.md#currency-conversion). Storing the rates is
+``ExchangeRate.objects.store``."""
 
 import csv
 import datetime as dt

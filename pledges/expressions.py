@@ -1,4 +1,5 @@
-"""The conversion rule of ``conversion`` inside the database, for reports (SPEC §3, §5).
+"""The conversion rule of ``conversion`` inside the database, for reports
+(docs/methodology.md#currency-conversion).
 
 ``ConvertedCents`` computes in exact numeric arithmetic on PostgreSQL and, on SQLite (no decimal
 type), in floating point, except for the few values within a rounding error of half a cent:

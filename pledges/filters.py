@@ -1,6 +1,7 @@
-"""The pledge filters of SPEC §5 (django-filter filtersets), shared by the pledge list, the
-reports and the exports of the API and by the commands: in the domain, as NetBox keeps
-``filtersets.py`` at app level, so that the command line does not import the HTTP layer."""
+"""The pledge filters (docs/data-dictionary.md#filters; django-filter filtersets), shared by
+the pledge list, the reports and the exports of the API and by the commands: in the domain, as
+NetBox keeps ``filtersets.py`` at app level, so that the command line does not import the HTTP
+layer."""
 
 import django_filters
 from django import forms
@@ -8,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 
 from . import search
-from .choices import PledgeStatus
+from .choices import Confidence, PledgeStatus
 from .codes import normalise_code
 from .models import (
     Category,
@@ -145,6 +146,14 @@ class PledgeFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=PledgeStatus.choices, distinct=False, help_text="Status; repeat for several."
     )
+    confidence = django_filters.MultipleChoiceFilter(
+        choices=Confidence.choices, distinct=False, help_text="Confidence; repeat for several."
+    )
+    reannouncement = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_reannouncement",
+        help_text="true: only re-announcements of earlier pledges; false: only new pledges.",
+    )
     currency = CurrencyCodeFilter(help_text="Currency of the pledge (ISO 4217, any case).")
     recipient = CountryCodeFilter(help_text="Recipient country (ISO 3166-1 alpha-2).")
     date_from = django_filters.DateFilter(
@@ -164,6 +173,9 @@ class PledgeFilter(django_filters.FilterSet):
     class Meta:
         model = Pledge
         fields: list[str] = []
+
+    def filter_reannouncement(self, queryset, name, value):
+        return queryset.filter(reannounces__isnull=value == "false")
 
     def filter_search(self, queryset, name, value):
         return search.matching(queryset, value)

@@ -14,14 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 from .models import Pledge, PledgeItem, Source
+from .spreadsheet import ITEM_KEYS, SOURCE_KEYS
 
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 # Bookkeeping that every version changes or that never changes.
 UNCOMPARED_FIELDS = {"id", "created_at"}
-CHILD_FIELDS = {
-    "items": ["name", "quantity"],
-    "sources": ["url", "publisher", "title", "published_on"],
-}
+CHILD_FIELDS = {"items": ITEM_KEYS, "sources": SOURCE_KEYS}
 
 
 def _plain(value: Any) -> Any:
@@ -60,7 +58,8 @@ def pledge_history(pledge_id: int) -> list[dict[str, Any]]:
     """Every version of the pledge, newest first, with the fields changed from the one before.
 
     A created version lists the fields it was given (old values null); a deleted one lists none.
-    Foreign keys are given by id (``donor``, ``category``, ``event``, ``parent``); ``items``
+    Foreign keys are given by id (``donor``, ``category``, ``event``, ``parent``,
+    ``reannounces``); ``items``
     and ``sources`` appear as whole lists when they changed. Empty when no pledge with this id
     ever existed.
     """

@@ -1,7 +1,8 @@
-"""The domain of SPEC §2. Every rule of one pledge that the admin, the API and imports share
-lives here: ``full_clean()`` refuses what they must all refuse, and the database constraints
-hold what the database can hold. Rules that read other rows (packages) are in
-``package_rules``; derived values are set by the write path (``services.prepare_write``)."""
+"""The domain (docs/data-dictionary.md). Every rule of one pledge that the admin, the API and
+imports share lives here: ``full_clean()`` refuses what they must all refuse, and the database
+constraints hold what the database can hold. Rules that read other rows (packages,
+re-announcements) are in ``package_rules``; derived values are set by the write path
+(``services.prepare_write``)."""
 
 import datetime as dt
 from collections.abc import Iterable
@@ -23,16 +24,29 @@ from .choices import (
     PERIOD_MIN_YEAR,
     TOTAL_MAX_DIGITS,
     AmountBasis,
+    Confidence,
     DonorKind,
     EventKind,
     PledgeStatus,
+    SourceKind,
 )
 from .codes import is_country, is_currency, normalise_code
 
+# What a source says of itself, in the order the admin, the API and the spreadsheets show it.
+SOURCE_FIELDS = [
+    "url",
+    "publisher",
+    "title",
+    "published_on",
+    "kind",
+    "archived_url",
+    "accessed_on",
+]
 # Computed by the application, never typed in: read-only in the admin and the API.
 DERIVED_FIELDS = ["total_amount", "value_eur", "rate_date"]
 # Kept for the reports (``pledges.counted``), never shown: the rate ``value_eur`` used, and
-# the pledge's counted value in euro cents (its total less its components', SPEC §4).
+# the pledge's counted value in euro cents (its total less its components',
+# docs/methodology.md#no-double-counting).
 COUNTED_FIELDS = ["counted_cents", "counted_period_cents"]
 REPORT_FIELDS = ["eur_rate", *COUNTED_FIELDS]
 BOOKKEEPING_FIELDS = ["version", "created_at", "updated_at"]
@@ -58,12 +72,23 @@ def validate_currency_code(value: str) -> None:
         )
 
 
-def validate_source_count(count: int) -> None:
-    """Every figure is traceable: a pledge keeps at least one source."""
-    if count < 1:
+def validate_sources(confidence: str, source_kinds: list[str]) -> None:
+    """Every figure is traceable: a pledge keeps at least one source, and a ``confirmed`` one
+    an official source (docs/methodology.md#confidence). ``source_kinds``: one per source."""
+    if not source_kinds:
         raise ValidationError(
             {"sources": "A pledge needs at least one source."}, code="source_required"
         )
+    if confidence == Confidence.CONFIRMED and SourceKind.OFFICIAL not in source_kinds:
+        raise ValidationError(
+            {"confidence": "A confirmed pledge needs an official source (kind official)."},
+            code="confirmed_without_official_source",
+        )
+
+
+def _in_choices(field: str, choices) -> Q:
+    """A database check that ``field`` holds one of ``choices``."""
+    return Q(**{f"{field}__in": choices.values})
 
 
 class Donor(models.Model):
@@ -155,6 +180,13 @@ class Pledge(models.Model):
     status = models.CharField(
         max_length=20, choices=PledgeStatus.choices, default=PledgeStatus.ANNOUNCED
     )
+    confidence = models.CharField(
+        max_length=10,
+        choices=Confidence.choices,
+        default=Confidence.REPORTED,
+        help_text="confirmed: an official source states it; reported: media only; estimated: "
+        "derived by the editors (say how in the description).",
+    )
     amount = models.DecimalField(
         max_digits=AMOUNT_MAX_DIGITS,
         decimal_places=AMOUNT_DECIMAL_PLACES,
@@ -190,6 +222,16 @@ class Pledge(models.Model):
         blank=True,
         verbose_name="package",
         help_text="The package this pledge is a component of.",
+    )
+    reannounces = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="reannouncements",
+        null=True,
+        blank=True,
+        verbose_name="re-announces",
+        help_text="The earlier pledge of the same donor that this one announces again: new "
+        "news, not new money (reports count it in reannounced, never in total).",
     )
     external_ref = models.CharField(
         "external reference",
@@ -285,6 +327,13 @@ class Pledge(models.Model):
                 condition=Q(parent__isnull=True) | ~Q(parent=F("id")),
                 name="pledge_not_own_package",
             ),
+            models.CheckConstraint(
+                condition=Q(reannounces__isnull=True) | ~Q(reannounces=F("id")),
+                name="pledge_not_own_reannouncement",
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("confidence", Confidence), name="pledge_confidence_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -352,29 +401,79 @@ class PledgeItem(models.Model):
 
 
 class Source(models.Model):
+    """Where a pledge was reported. With an address (``url``) or, for a print article, a feed
+    item or a briefing, without one: then its publisher, title and date say what it is.
+    See docs/contributing-data.md#sources."""
+
     pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="sources")
     url = models.URLField(
-        "URL", max_length=1000, validators=[URLValidator(schemes=["http", "https"])]
+        "URL",
+        max_length=1000,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="The address, only if the source has one: never reconstructed.",
     )
     publisher = models.CharField(max_length=200)
-    title = models.CharField(max_length=300, blank=True)
-    published_on = models.DateField(null=True, blank=True)
+    title = models.CharField(max_length=300, blank=True, help_text="Required without a URL.")
+    published_on = models.DateField(null=True, blank=True, help_text="Required without a URL.")
+    kind = models.CharField(
+        max_length=10,
+        choices=SourceKind.choices,
+        default=SourceKind.OTHER,
+        help_text="official: the donor's own statement; media; other.",
+    )
+    archived_url = models.URLField(
+        "archived URL",
+        max_length=1000,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="A snapshot of the page (e.g. in a web archive).",
+    )
+    accessed_on = models.DateField(
+        null=True, blank=True, help_text="When the editors read the source."
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(url=""), name="source_url_required"),
+            models.CheckConstraint(
+                condition=~Q(url="") | (~Q(title="") & Q(published_on__isnull=False)),
+                name="source_url_or_citation",
+            ),
             models.CheckConstraint(condition=~Q(publisher=""), name="source_publisher_required"),
+            models.CheckConstraint(
+                condition=_in_choices("kind", SourceKind), name="source_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(accessed_on__isnull=True)
+                | Q(published_on__isnull=True)
+                | Q(accessed_on__gte=F("published_on")),
+                name="source_accessed_after_published",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.publisher}: {self.title or self.url}"
 
     def clean(self) -> None:
-        if self.published_on and self.published_on > timezone.localdate():
-            raise ValidationError({"published_on": "A source cannot be published in the future."})
+        errors: dict[str, str] = {}
+        today = timezone.localdate()
+        if self.published_on and self.published_on > today:
+            errors["published_on"] = "A source cannot be published in the future."
+        if self.accessed_on and self.accessed_on > today:
+            errors["accessed_on"] = "A source cannot be read in the future."
+        elif self.accessed_on and self.published_on and self.accessed_on < self.published_on:
+            errors["accessed_on"] = "A source cannot be read before it was published."
+        if not self.url:
+            # No address: the citation itself must say what the source is.
+            if not self.title:
+                errors["title"] = "A source without a URL needs its title."
+            if not self.published_on and "published_on" not in errors:
+                errors["published_on"] = "A source without a URL needs its publication date."
+        if errors:
+            raise ValidationError(errors)
 
 
 class ExchangeRateQuerySet(models.QuerySet):

@@ -1,5 +1,7 @@
-"""The package rules of SPEC §2: one level of packages, a component has its package's donor,
-and the non-cancelled components are worth no more than their package (in EUR).
+"""The rules that read other pledges (docs/methodology.md#no-double-counting): one level of
+packages, a component has its package's donor, and the non-cancelled components are worth no
+more than their package (in EUR); a re-announcement names an earlier (or same-day) pledge of
+the same donor, not itself nor, through others, itself again.
 
 They read other pledges, so they are not in ``Pledge.clean()`` (which checks one pledge on its
 own, without queries): ``check_package_rules`` is called by ``services.validate_pledge`` (the
@@ -8,6 +10,7 @@ API and the importer) and by the admin's pledge form. What it reads comes from a
 once, for imports), and the rates from a ``conversion.RateSource``; both are arguments.
 """
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,6 +42,11 @@ class PackageLookups:
     def has_components(self, pk: int) -> bool:
         return Pledge.objects.filter(parent_id=pk).exists()
 
+    def reannouncements(self, pk: int) -> list[tuple[int, dt.date]]:
+        """(donor id, announcement date) of the pledges that re-announce this one."""
+        later = Pledge.objects.filter(reannounces_id=pk)
+        return list(later.values_list("donor_id", "announced_on"))
+
     def component_values(self, package_id: int) -> dict[int, Decimal | None]:
         """The EUR values of the package's components that are not cancelled, by pk."""
         return dict(
@@ -59,6 +67,7 @@ class PackageFacts(PackageLookups):
     def __init__(self, package_ids, pledge_ids, chunk_size: int = 2000):
         self._packages: dict[int, PackageRow] = {}
         self._with_components: set[int] = set()
+        self._reannouncements: dict[int, list] = {}
         self._components: dict[int, dict[int, Decimal | None]] = {}
         package_ids, pledge_ids = sorted(set(package_ids)), sorted(set(pledge_ids))
         self._loaded_packages, self._loaded_pledges = set(package_ids), set(pledge_ids)
@@ -74,6 +83,10 @@ class PackageFacts(PackageLookups):
             self._with_components.update(
                 Pledge.objects.filter(parent_id__in=chunk).values_list("parent_id", flat=True)
             )
+            for pk, *later in Pledge.objects.filter(reannounces_id__in=chunk).values_list(
+                "reannounces_id", "donor_id", "announced_on"
+            ):
+                self._reannouncements.setdefault(pk, []).append(tuple(later))
         for chunk in _chunks(owners, chunk_size):
             for parent_id, pk, value in (
                 Pledge.objects.filter(parent_id__in=chunk)
@@ -91,6 +104,11 @@ class PackageFacts(PackageLookups):
         if pk not in self._loaded_pledges:
             return super().has_components(pk)
         return pk in self._with_components
+
+    def reannouncements(self, pk: int) -> list[tuple[int, dt.date]]:
+        if pk not in self._loaded_pledges:
+            return super().reannouncements(pk)
+        return self._reannouncements.get(pk, [])
 
     def component_values(self, package_id: int) -> dict[int, Decimal | None]:
         if package_id not in self._components:
@@ -126,6 +144,7 @@ def check_package_rules(
         refuse("parent", "A pledge cannot be its own package.")
     else:
         _check_component(pledge, lookups, rates, refuse)
+    _check_reannouncement(pledge, lookups, refuse)
     return errors
 
 
@@ -144,6 +163,44 @@ def _check_component(pledge: Pledge, lookups: PackageLookups, rates, refuse: Ref
         values = lookups.component_values(parent.pk)
         values[pledge.pk] = value_eur_for_check(pledge, rates)
         _check_components_fit(values, parent.value_eur, refuse)
+
+
+def _check_reannouncement(pledge: Pledge, lookups: PackageLookups, refuse: Refuse) -> None:
+    """A re-announcement names an earlier (or same-day) pledge of the same donor, never itself
+    nor, through others, itself again; a pledge that others re-announce keeps their donor and
+    comes no later than they do."""
+    if pledge.pk is not None:
+        later = lookups.reannouncements(pledge.pk)
+        if pledge.donor_id is not None and any(donor != pledge.donor_id for donor, _ in later):
+            refuse("donor", "Pledges of another donor would re-announce this one.")
+        if pledge.announced_on and any(date < pledge.announced_on for _, date in later):
+            refuse("announced_on", "A pledge re-announcing this one comes before it.")
+    if pledge.reannounces_id is None:
+        return
+    if pledge.pk is not None and pledge.reannounces_id == pledge.pk:
+        refuse("reannounces", "A pledge cannot re-announce itself.")
+        return
+    earlier = Pledge.objects.filter(pk=pledge.reannounces_id).values("donor_id", "announced_on")
+    earlier = earlier.first()
+    if earlier is None:
+        refuse("reannounces", "The re-announced pledge does not exist.")
+        return
+    if pledge.donor_id is not None and earlier["donor_id"] != pledge.donor_id:
+        refuse("reannounces", "A pledge can only re-announce a pledge of the same donor.")
+    if pledge.announced_on and earlier["announced_on"] > pledge.announced_on:
+        refuse("reannounces", "The re-announced pledge must come on or before this one.")
+    if pledge.pk is not None and pledge.pk in _reannouncement_chain(pledge.reannounces_id):
+        refuse("reannounces", "Re-announcements cannot go round in a circle.")
+
+
+def _reannouncement_chain(pk: int | None) -> set[int]:
+    """``pk`` and every pledge it re-announces, directly or through others (one query a step;
+    the chain stops where it would repeat itself)."""
+    seen: set[int] = set()
+    while pk is not None and pk not in seen:
+        seen.add(pk)
+        pk = Pledge.objects.filter(pk=pk).values_list("reannounces_id", flat=True).first()
+    return seen
 
 
 def value_eur_for_check(pledge: Pledge, rates: conversion.RateSource) -> Decimal | None:

@@ -1,5 +1,5 @@
-"""Aggregate reports (SPEC §4): the one report engine of the API, the command line and the
-dashboard.
+"""Aggregate reports (docs/methodology.md#reports): the one report engine of the API, the
+command line and the dashboard.
 
 Everything is summed in the database, in a fixed number of queries whatever the number of
 pledges. Each pledge's counted value (its total less its non-cancelled components', never below
@@ -9,6 +9,9 @@ at its own announcement date (``expressions.ConvertedCents``, from its stored ``
 the report currency's rate of that date) less what its components are worth in that currency,
 in one query that ``_summed_converted`` writes. Sums are of whole cents, so that a report is
 exactly the per-pledge conversions added up, on SQLite too.
+
+A re-announcement (a pledge that ``reannounces`` an earlier one) is new news, not new money: it
+counts in ``pledges`` and ``reannounced`` and nowhere else, never in ``total``.
 """
 
 import datetime as dt
@@ -98,6 +101,7 @@ GROUP_KEYS: dict[str, GroupKey] = {
     "category": _related("category", "slug", "name"),
     "event": _related("event", "name", "date"),
     "status": _plain("status"),
+    "confidence": _plain("confidence"),
     "recipient": _plain("recipient"),
     "currency": _plain("currency"),
     "year": GroupKey(("r_year",), lambda values: values["r_year"]),
@@ -113,7 +117,7 @@ MAX_KEYS = 2
 ANNOUNCEMENT, PERIOD = "announcement", "period"
 ALLOCATIONS = (ANNOUNCEMENT, PERIOD)
 FORMATS = ("json", "csv")
-FIGURES = ("total", "pledges", "unvalued", "unconverted")
+FIGURES = ("total", "pledges", "unvalued", "unconverted", "reannounced")
 COUNTS = FIGURES[1:]  # the figures that count pledges; each is summed as n_<figure>
 
 
@@ -140,6 +144,7 @@ class Row:
     pledges: int = 0
     unvalued: int = 0
     unconverted: int = 0
+    reannounced: int = 0
 
 
 @dataclass
@@ -150,6 +155,7 @@ class Report:
     pledges: int = 0
     unvalued: int = 0
     unconverted: int = 0
+    reannounced: int = 0
 
 
 def parse_options(
@@ -256,14 +262,16 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
     aggregate here and one more column of ``_CONVERTED_SQL``."""
     if currency != conversion.EURO:
         return _summed_converted(pledges, columns, currency, period=period)
+    new = Q(reannounces__isnull=True)  # a re-announcement counts only in n_reannounced
     figures = {
         "total_cents": Coalesce(
-            Sum("counted_period_cents" if period else "counted_cents"), Value(0)
+            Sum("counted_period_cents" if period else "counted_cents", filter=new), Value(0)
         ),
         # Counts of the non-NULL values, subtracted: an eur_rate is there only with an amount.
         "n_pledges": Count("pk"),
-        "n_unvalued": Count("pk") - Count("amount"),
-        "n_unconverted": Count("amount") - Count("eur_rate"),
+        "n_unvalued": Count("pk", filter=new) - Count("amount", filter=new),
+        "n_unconverted": Count("amount", filter=new) - Count("eur_rate", filter=new),
+        "n_reannounced": Count("reannounces"),
     }
     if not columns:
         return [pledges.aggregate(**figures)]
@@ -289,7 +297,14 @@ def _pledge_rows(pledges: QuerySet, columns: list[str], *, period: bool) -> Quer
             default=Value(1),
         )
     return pledges.values(
-        *columns, "id", "amount", "announced_on", "eur_rate", money=money, copies=copies
+        *columns,
+        "id",
+        "amount",
+        "announced_on",
+        "eur_rate",
+        "reannounces_id",
+        money=money,
+        copies=copies,
     )
 
 
@@ -316,10 +331,12 @@ components AS {materialized_sqlite} (
     GROUP BY c.parent_id
 )
 SELECT {keys}
-    COALESCE(SUM({counted}), 0),
+    COALESCE(SUM(CASE WHEN p.reannounces_id IS NULL THEN {counted} ELSE 0 END), 0),
     COUNT(*),
-    COUNT(CASE WHEN p.amount IS NULL THEN 1 END),
-    COUNT(CASE WHEN p.amount IS NOT NULL AND (p.eur_rate IS NULL OR t.rate IS NULL) THEN 1 END)
+    COUNT(CASE WHEN p.reannounces_id IS NULL AND p.amount IS NULL THEN 1 END),
+    COUNT(CASE WHEN p.reannounces_id IS NULL AND p.amount IS NOT NULL
+        AND (p.eur_rate IS NULL OR t.rate IS NULL) THEN 1 END),
+    COUNT(p.reannounces_id)
 FROM pledge p
     LEFT JOIN target t ON t.announced_on = p.announced_on
     LEFT JOIN components k ON k.package_id = p.id
@@ -339,7 +356,7 @@ def _summed_converted(
     summed once per package: the ORM alone would repeat the look-ups in every aggregate, for
     every pledge. A pledge counts its money converted from its stored ``eur_rate``, ``copies``
     times, less what its non-cancelled components are worth, never below zero; nothing when
-    it is unvalued or unconverted.
+    it is unvalued or unconverted, nor when it is a re-announcement.
     """
     connection = connections[pledges.db]
     compile_sql = pledges.query.get_compiler(connection=connection).compile
@@ -420,7 +437,8 @@ def _rows(grouped, options: ReportOptions) -> list[Row]:
 
 
 def _spread_over_years(grouped, options: ReportOptions) -> list[Row]:
-    """``allocation=period``: a per-year pledge in each year of its period (SPEC §4).
+    """``allocation=period``: a per-year pledge in each year of its period
+    (docs/methodology.md#per-year-amounts).
 
     The groups come from the database by (keys, first year, last year); each is spread here
     over its years, an equal share of cents each and the odd cents in the first year.
@@ -469,7 +487,8 @@ def money(value: Decimal) -> str:
 
 
 def report_data(report: Report) -> dict:
-    """The JSON shape of SPEC §5 (money as decimal strings, dates as ISO strings)."""
+    """The JSON shape of the API (docs/data-dictionary.md#reports): money as decimal strings,
+    dates as ISO strings."""
 
     def jsonable(value):
         if isinstance(value, dict):

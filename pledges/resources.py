@@ -5,7 +5,8 @@ or nothing, history written); export writes ``spreadsheet`` rows. The admin's pr
 run of the same import.
 
 Own code rather than django-import-export's import: its row-by-row saves cannot hold the
-all-or-nothing package rounds, the bulk writes with history rows and the speed of SPEC §11.
+all-or-nothing package rounds, the bulk writes with history rows and the import speed the README
+states (Performance).
 """
 
 from collections import defaultdict

@@ -1,5 +1,5 @@
-"""The pledge filter ``search`` (SPEC §5): words in the title, the description or an item's
-name, in any letter case, answered from an index on both databases.
+"""The pledge filter ``search`` (docs/data-dictionary.md#filters): words in the title, the
+description or an item's name, in any letter case, answered from an index on both databases.
 
 What matches is defined once, by Django's ``icontains`` on the three texts; the indexes only
 find the candidates quickly:

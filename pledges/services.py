@@ -30,14 +30,14 @@ from .models import (
     Pledge,
     PledgeItem,
     Source,
-    validate_source_count,
+    validate_sources,
 )
 from .package_rules import PackageLookups, check_package_rules
 
 # Checks that a bulk caller (the importer) makes once for a whole file instead of once per row:
 # it resolves these foreign keys and the external reference from the database itself (a parent
 # that does not exist is still refused by ``Pledge.clean``).
-BULK_CHECKED_FIELDS = ["donor", "category", "event", "parent", "external_ref"]
+BULK_CHECKED_FIELDS = ["donor", "category", "event", "parent", "reannounces", "external_ref"]
 
 
 class PledgeValidationError(ValidationError):
@@ -138,7 +138,7 @@ def validate_pledge(
         if any(source_errors):
             errors["sources"] = source_errors
     if "sources" not in errors:
-        _check_source_count(pledge, new_sources, errors)
+        _check_sources(pledge, new_sources, errors)
     if errors:
         raise PledgeValidationError(errors)
     return PledgeWrite(pledge, new_items, new_sources)
@@ -163,13 +163,15 @@ def _pledge_errors(
     return errors
 
 
-def _check_source_count(pledge: Pledge, new_sources: list | None, errors: dict) -> None:
+def _check_sources(pledge: Pledge, new_sources: list | None, errors: dict) -> None:
+    """At least one source; an official one for a confirmed pledge (the new sources, or the
+    stored ones when they stay)."""
     if new_sources is not None:
-        source_count = len(new_sources)
+        source_kinds = [source.kind for source in new_sources]
     else:
-        source_count = pledge.sources.count() if pledge.pk else 0
+        source_kinds = list(pledge.sources.values_list("kind", flat=True)) if pledge.pk else []
     try:
-        validate_source_count(source_count)
+        validate_sources(pledge.confidence, source_kinds)
     except ValidationError as error:
         errors.update(error.message_dict)
 

@@ -5,12 +5,15 @@ Export writes it, import reads it, so that a file round-trips exactly:
 - ``external_ref`` identifies a pledge across exports and imports. A pledge without one is
   written as ``pledge-<id>``; importing that reference back into the same database updates the
   pledge (and stores the reference), it does not create a copy.
-- ``parent_ref`` is the package's reference; ``donor`` is written as the donor's name (an ISO
+- ``parent_ref`` is the package's reference, ``reannounces_ref`` the reference of the earlier
+  pledge that this one re-announces; ``donor`` is written as the donor's name (an ISO
   code is accepted on import); ``category`` is the slug; an event is its ``event`` name and
   ``event_date``, which identify it (they are unique together).
 - ``items`` and ``sources`` are JSON lists of objects, so that names may hold any separator:
   ``[{"name": "drone", "quantity": 100}]``, ``[{"url": …, "publisher": …, "title": …,
-  "published_on": "2025-06-05"}]``. An empty ``items`` cell means no items.
+  "published_on": "2025-06-05", "kind": "media", "archived_url": …, "accessed_on": …}]``
+  (keys left out take their empty value; ``kind`` then is ``other``). An empty ``items`` cell
+  means no items. docs/data-dictionary.md#import-and-export-layout describes every column.
 - ``total_amount``, ``value_eur`` and ``rate_date`` are derived: written for information,
   ignored on import.
 
@@ -32,7 +35,7 @@ from django.conf import settings
 from django.db.models import CharField, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 
-from .models import Pledge
+from .models import SOURCE_FIELDS, Pledge
 
 # Columns that hold the pledge field of the same name, as it is.
 PLAIN_FIELDS = [
@@ -40,6 +43,7 @@ PLAIN_FIELDS = [
     "title",
     "description",
     "status",
+    "confidence",
     "amount",
     "currency",
     "amount_basis",
@@ -50,6 +54,7 @@ PLAIN_FIELDS = [
 COLUMNS = [
     "external_ref",
     "parent_ref",
+    "reannounces_ref",
     "donor",
     "category",
     "event",
@@ -62,7 +67,7 @@ INFORMATIONAL_COLUMNS = ["total_amount", "value_eur", "rate_date"]
 HEADER = COLUMNS + INFORMATIONAL_COLUMNS
 
 ITEM_KEYS = ["name", "quantity"]
-SOURCE_KEYS = ["url", "publisher", "title", "published_on"]
+SOURCE_KEYS = SOURCE_FIELDS
 GENERATED_REF_PREFIX = "pledge-"
 CSV_DELIMITERS = (",", ";", "\t")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
@@ -107,23 +112,28 @@ def _json(rows: list[dict]) -> str:
     return json.dumps(rows, ensure_ascii=False) if rows else ""
 
 
+def _ref(pledge: Pledge | None) -> str:
+    if pledge is None:
+        return ""
+    return pledge.external_ref or generated_ref(pledge.pk)
+
+
+def _json_value(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def pledge_row(pledge: Pledge) -> list[str]:
     """One pledge as cells of ``HEADER`` (before neutralisation)."""
-    parent = pledge.parent
     event = pledge.event
     items = [{"name": item.name, "quantity": item.quantity} for item in pledge.items.all()]
     sources = [
-        {
-            "url": source.url,
-            "publisher": source.publisher,
-            "title": source.title,
-            "published_on": _text(source.published_on) or None,
-        }
+        {key: _json_value(getattr(source, key)) for key in SOURCE_KEYS}
         for source in pledge.sources.all()
     ]
     values = [
-        pledge.external_ref or generated_ref(pledge.pk),
-        (parent.external_ref or generated_ref(parent.pk)) if parent else "",
+        _ref(pledge),
+        _ref(pledge.parent),
+        _ref(pledge.reannounces),
         pledge.donor.name,
         pledge.category.slug,
         event.name if event else "",
@@ -132,6 +142,7 @@ def pledge_row(pledge: Pledge) -> list[str]:
         pledge.title,
         pledge.description,
         pledge.status,
+        pledge.confidence,
         pledge.amount,
         pledge.currency,
         pledge.amount_basis,
@@ -153,9 +164,9 @@ def export_queryset(queryset: QuerySet, *, keep_order: bool = False) -> QuerySet
     Ordering by the written reference makes an export byte-identical across runs, and identical
     again after the file is imported into another database.
     """
-    queryset = queryset.select_related("donor", "category", "event", "parent").prefetch_related(
-        "items", "sources"
-    )
+    queryset = queryset.select_related(
+        "donor", "category", "event", "parent", "reannounces"
+    ).prefetch_related("items", "sources")
     if keep_order:
         return queryset
     reference = Coalesce(

@@ -1,4 +1,5 @@
-"""Why a pledge has no value in euros (SPEC §3), said in words a reader of the API understands."""
+"""Why a pledge has no value in euros (docs/methodology.md#currency-conversion), said in words
+a reader of the API understands."""
 
 from collections.abc import Callable
 

@@ -1,4 +1,4 @@
-"""The public dashboard (SPEC §7): a page that draws the reports API's figures."""
+"""The public dashboard (README): a page that draws the reports API's figures."""
 
 import datetime as dt
 

@@ -1,4 +1,4 @@
-"""The dashboard (SPEC §7) in a real headless Chromium, driven by Playwright: the figures it
+"""The dashboard in a real headless Chromium, driven by Playwright: the figures it
 shows are the reports API's, before and after changing filters."""
 
 import csv

@@ -1,4 +1,4 @@
-"""Read replicas (SPEC §14): the router's choices, and a real streaming replica."""
+"""Read replicas: the router's choices, and a real streaming replica."""
 
 import os
 import subprocess

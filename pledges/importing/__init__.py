@@ -7,12 +7,14 @@ written in one transaction, which is rolled back when any row is bad, and always
 ``external_ref`` decides between creating and updating, so importing a file twice creates no
 copies; a row identical to its stored pledge writes nothing (no history row, same version).
 
-For speed (SPEC §11) donors, categories, events, references and exchange rates are looked up
+For speed donors, categories, events, references and exchange rates are looked up
 once per file, and new pledges are written in bulk with their history rows (``bulk``: COPY on
 PostgreSQL). A component is checked against its package and its earlier siblings in the
 database, so components are written in rounds: packages and stand-alone pledges first, then the
 first component of every package, then the second, and so on; what the package rules read is
-loaded once per round (``package_rules.PackageFacts``).
+loaded once per round (``package_rules.PackageFacts``). A re-announcement (``reannounces_ref``)
+is checked against the pledge it names, so a row naming another row of the file waits for it:
+the file is imported in strata (``plan.strata``), each in the rounds above.
 
 Three steps, each testable alone: ``parse`` (cells to fields, no database but the references
 it is given), ``plan`` (stored pledges, rounds, checks: which rows are new, changed or
@@ -30,7 +32,7 @@ from ..models import ExchangeRate
 from ..permissions import check_may_import
 from ..spreadsheet import SpreadsheetError, read_rows
 from .parse import References, Row, RowError, RowOutcome, parse_row, table_rows
-from .plan import Planner, StoredPledges, index_rows, rounds
+from .plan import Planner, StoredPledges, index_rows, rounds, strata
 from .write import Writer
 
 __all__ = ["ImportReport", "RowError", "RowOutcome", "import_file", "import_table"]
@@ -128,15 +130,18 @@ def _run(rows: list[Row], user, progress) -> None:
     for row in rows:
         parse_row(row, references)
     row_by_ref = index_rows(rows)
-    stored = StoredPledges.load({row.ref for row in rows} | {row.parent_ref for row in rows})
+    stored = StoredPledges.load(
+        {ref for row in rows for ref in (row.ref, row.parent_ref, row.reannounces_ref)}
+    )
     planner = Planner(stored, row_by_ref, rates, progress)
     writer = Writer(user, now, rates)
-    for batch in rounds(rows):
-        plan = planner.plan_round(batch)
-        # Written even when other rows are bad (all is rolled back at the end), so that later
-        # rounds are checked against their packages and every problem is reported.
-        writer.create(plan.new)
-        writer.update(plan.changed)
-        for row in batch:
-            if row.outcome.pledge is not None and row.outcome.pledge.pk:
-                stored.pk_by_ref[row.ref] = row.outcome.pledge.pk
+    for stratum in strata(rows, row_by_ref, stored.pk_by_ref):
+        for batch in rounds(stratum):
+            plan = planner.plan_round(batch)
+            # Written even when other rows are bad (all is rolled back at the end), so that
+            # later rounds are checked against what they name and every problem is reported.
+            writer.create(plan.new)
+            writer.update(plan.changed)
+            for row in batch:
+                if row.outcome.pledge is not None and row.outcome.pledge.pk:
+                    stored.pk_by_ref[row.ref] = row.outcome.pledge.pk

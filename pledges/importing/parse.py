@@ -37,6 +37,7 @@ class RowOutcome:
 class Row:
     outcome: RowOutcome
     parent_ref: str = ""
+    reannounces_ref: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
     items: list[dict] = field(default_factory=list)
     sources: list[dict] = field(default_factory=list)
@@ -98,7 +99,13 @@ def table_rows(table: list[list[str]]) -> tuple[list[Row], list[RowError]]:
             errors.append(RowError(number, "row", "More cells than columns."))
         values = dict(zip(header, [*cells, *[""] * (len(header) - len(cells))], strict=False))
         outcome = RowOutcome(number, values.get("external_ref", "").strip(), values)
-        rows.append(Row(outcome, parent_ref=values.get("parent_ref", "").strip()))
+        rows.append(
+            Row(
+                outcome,
+                parent_ref=values.get("parent_ref", "").strip(),
+                reannounces_ref=values.get("reannounces_ref", "").strip(),
+            )
+        )
     if not rows and not errors:
         errors.append(RowError(2, "row", "The file has no pledge rows."))
     return rows, errors
@@ -136,9 +143,7 @@ def parse_row(row: Row, references: References) -> None:
             row.refuse(name, " ".join(error.messages))
             row.fields[name] = None
     row.items = _parse_children(row, "items", PledgeItem, ITEM_KEYS, required=["name"])
-    row.sources = _parse_children(
-        row, "sources", Source, SOURCE_KEYS, required=["url", "publisher"]
-    )
+    row.sources = _parse_children(row, "sources", Source, SOURCE_KEYS, required=["publisher"])
 
 
 def _donor(row: Row, references: References, text: str) -> Donor | None:

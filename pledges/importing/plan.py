@@ -23,6 +23,7 @@ COMPARED_FIELDS = [
     "category_id",
     "event_id",
     "parent_id",
+    "reannounces_id",
     "external_ref",
     *PLAIN_FIELDS,
 ]
@@ -93,6 +94,46 @@ def index_rows(rows: list[Row]) -> dict[str, Row]:
     return row_by_ref
 
 
+def strata(rows: list[Row], row_by_ref: dict[str, Row], pk_by_ref: dict[str, int]):
+    """The rows in groups imported one after the other: a row after the row of the file that
+    it re-announces (unless that pledge is stored already), and a component with or after its
+    package's row. Rows in a circle of re-announcements are left to be refused by
+    ``Planner._reannounced_pk``. (Depth first without recursion: a file may hold a long
+    chain.)"""
+
+    def needed(row: Row) -> list[tuple[Row, int]]:
+        """The rows that ``row`` needs written first (1) or with it (0)."""
+        found = []
+        reannounced = row_by_ref.get(row.reannounces_ref)
+        if reannounced is not None and row.reannounces_ref not in pk_by_ref:
+            found.append((reannounced, 1))
+        package = row_by_ref.get(row.parent_ref)
+        if package is not None:
+            found.append((package, 0))
+        return found
+
+    depths: dict[str, int] = {}
+    for start in rows:
+        stack, visiting = [start], set()
+        while stack:
+            row = stack[-1]
+            if row.ref in depths:
+                stack.pop()
+                continue
+            visiting.add(row.ref)
+            before = needed(row)
+            pending = [r for r, _ in before if r.ref not in depths and r.ref not in visiting]
+            if pending:
+                stack.extend(pending)
+                continue
+            depths[row.ref] = max((depths.get(r.ref, 0) + n for r, n in before), default=0)
+            stack.pop()
+    by_depth: dict[int, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_depth[depths[row.ref]].append(row)
+    return [by_depth[level] for level in sorted(by_depth)]
+
+
 def rounds(rows: list[Row]) -> Iterable[list[Row]]:
     """Packages and stand-alone pledges, then components: the n-th of every package in
     round n, so that each is checked against the siblings written before it."""
@@ -131,6 +172,7 @@ class Planner:
         to_check: list[tuple[Row, int | None]] = []
         for row in rows:
             parent_pk = self._parent_pk(row)
+            row.fields["reannounces_id"] = self._reannounced_pk(row)
             if not row.errors and self._same_as_stored(row, parent_pk):
                 # Nothing would be written: the stored pledge is left alone, unchecked.
                 row.outcome.action = "skip"
@@ -182,6 +224,28 @@ class Planner:
             row.refuse("parent_ref", f"Unknown package reference {row.parent_ref!r}.")
         return None
 
+    def _reannounced_pk(self, row: Row) -> int | None:
+        if not row.reannounces_ref:
+            return None
+        if row.reannounces_ref == row.ref:
+            row.refuse("reannounces_ref", "A pledge cannot re-announce itself.")
+            return None
+        pk = self.stored.pk_by_ref.get(row.reannounces_ref)
+        if pk is not None:
+            return pk
+        earlier = self.row_by_ref.get(row.reannounces_ref)
+        if earlier is None:
+            row.refuse("reannounces_ref", f"Unknown reference {row.reannounces_ref!r}.")
+        elif earlier.errors:
+            row.refuse("reannounces_ref", f"The pledge in row {earlier.outcome.row} is not valid.")
+        else:
+            row.refuse(
+                "reannounces_ref",
+                f"The pledge in row {earlier.outcome.row} re-announces this one, directly or "
+                "through others: re-announcements cannot go round in a circle.",
+            )
+        return None
+
     def _same_as_stored(self, row: Row, parent_pk: int | None) -> bool:
         pledge = self.stored.existing.get(row.ref)
         if pledge is None:
@@ -190,6 +254,7 @@ class Planner:
         return (
             pledge.external_ref == row.ref
             and pledge.parent_id == parent_pk
+            and pledge.reannounces_id == fields["reannounces_id"]
             and all(
                 getattr(pledge, f"{name}_id") == (fields[name].pk if fields[name] else None)
                 for name in ("donor", "category", "event")
@@ -242,6 +307,8 @@ def _refuse_untold(row: Row, error: PledgeValidationError, told: set[str]) -> No
 def _column(field_name: str) -> str:
     if field_name in ("parent", "parent_id"):
         return "parent_ref"
+    if field_name in ("reannounces", "reannounces_id"):
+        return "reannounces_ref"
     if field_name == NON_FIELD_ERRORS:
         return "row"
     return field_name

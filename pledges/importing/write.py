@@ -24,6 +24,7 @@ SAVED_FIELDS = [
     "category",
     "event",
     "parent",
+    "reannounces",
     "external_ref",
     *PLAIN_FIELDS,
     *DERIVED_FIELDS,

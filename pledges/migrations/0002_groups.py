@@ -1,4 +1,4 @@
-"""The two teams of SPEC §6: editors write, reviewers read and change a pledge's status."""
+"""The two teams of the admin: editors write, reviewers read and change a pledge's status."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations

@@ -1,4 +1,4 @@
-"""SPEC §10 through the API: every bad input gets a 4xx naming the field or parameter, and
+"""Bad input through the API: every bad input gets a 4xx naming the field or parameter, and
 nothing is written."""
 
 import datetime as dt

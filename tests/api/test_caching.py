@@ -1,4 +1,4 @@
-"""Lists and reports cached under the data version (SPEC §14): never stale, ETag and 304."""
+"""Lists and reports cached under the data version: never stale, ETag and 304."""
 
 import os
 from decimal import Decimal

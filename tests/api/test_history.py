@@ -67,6 +67,9 @@ def test_history_shows_items_and_sources_as_they_changed(anon, editor, payload):
         "publisher": "Example",
         "title": "",
         "published_on": None,
+        "kind": "official",
+        "archived_url": "",
+        "accessed_on": None,
     }
     editor.patch(f"{URL}{pledge_id}/", {"sources": [new_source]}, format="json")
     editor.patch(f"{URL}{pledge_id}/", {"status": "committed"}, format="json")
@@ -75,7 +78,13 @@ def test_history_shows_items_and_sources_as_they_changed(anon, editor, payload):
         {c["field"]: (c["old"], c["new"]) for c in version["changes"]}
         for version in anon.get(f"{URL}{pledge_id}/history/").json()["results"]
     ]
-    first_source = payload()["sources"][0]
+    # Keys the payload leaves out are stored empty (kind: other).
+    first_source = {
+        **payload()["sources"][0],
+        "kind": "other",
+        "archived_url": "",
+        "accessed_on": None,
+    }
     assert created["items"] == (None, [{"name": "drone", "quantity": 100000}])
     assert created["sources"] == (None, [first_source])
     assert sources_only == {"sources": ([first_source], [new_source])}

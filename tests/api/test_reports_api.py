@@ -1,4 +1,4 @@
-"""``GET /api/v1/reports/totals/`` (SPEC §5)."""
+"""``GET /api/v1/reports/totals/`` (docs/data-dictionary.md#reports)."""
 
 import csv
 import io
@@ -44,6 +44,7 @@ def test_overall_figures(client, scenario):
         "pledges": 8,
         "unvalued": 2,
         "unconverted": 1,
+        "reannounced": 0,
     }
 
 
@@ -62,6 +63,7 @@ def test_rows_by_donor_are_objects_ordered_by_total(client, scenario):
         "pledges": 4,
         "unvalued": 1,
         "unconverted": 0,
+        "reannounced": 0,
     }
     assert body["total"] == str(TOTAL_EUR)
 
@@ -76,6 +78,7 @@ def test_row_keys_of_every_kind(client, scenario):
         "pledges": 1,
         "unvalued": 0,
         "unconverted": 0,
+        "reannounced": 0,
     } in rows
     assert any(row["event"] is None for row in rows)
     quarter = get(client, group_by="quarter,status").json()["rows"]
@@ -150,7 +153,7 @@ def test_csv_has_names_and_the_same_figures(client, scenario):
         for figure in ("total", "pledges", "unvalued", "unconverted"):
             assert row[figure] == str(expected[figure])
     overall = client.get(URL, {"format": "csv"}).content.decode().splitlines()
-    assert overall == ["total,pledges,unvalued,unconverted", f"{TOTAL_EUR},8,2,1"]
+    assert overall == ["total,pledges,unvalued,unconverted,reannounced", f"{TOTAL_EUR},8,2,1,0"]
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,8 @@ def test_every_endpoint_and_parameter_is_described(schema):
         "category",
         "event",
         "status",
+        "confidence",
+        "reannouncement",
         "currency",
         "recipient",
         "date_from",

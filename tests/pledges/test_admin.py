@@ -55,6 +55,7 @@ def pledge_form(**changes):
         "recipient": "UA",
         "announced_on": "2025-06-04",
         "status": "announced",
+        "confidence": "reported",
         "amount": "350000000.00",
         "currency": "gbp",
         "amount_basis": "total",
@@ -64,7 +65,14 @@ def pledge_form(**changes):
         **formset("items", [{"name": "drone", "quantity": "100000"}]),
         **formset(
             "sources",
-            [{"url": "https://example.org/uk-drones", "publisher": "Example", "title": ""}],
+            [
+                {
+                    "url": "https://example.org/uk-drones",
+                    "publisher": "Example",
+                    "title": "",
+                    "kind": "media",
+                }
+            ],
         ),
         **formset("components", []),
     }

@@ -177,6 +177,7 @@ def test_package_facts_answer_what_the_database_answers():
     store_pledge(cancelled)
     alone = PledgeFactory(donor=donor)
     store_pledge(alone)
+    store_pledge(PledgeFactory(donor=donor, reannounces=alone))
     pks = [package.pk, kept.pk, cancelled.pk, alone.pk, 10**9]
     with CaptureQueriesContext(connection) as queries:
         facts = PackageFacts(pks, pks)
@@ -187,9 +188,12 @@ def test_package_facts_answer_what_the_database_answers():
             assert facts.package(pk) == row_by_row.package(pk)
             assert facts.has_components(pk) == row_by_row.has_components(pk)
             assert facts.component_values(pk) == row_by_row.component_values(pk)
-    # The facts asked nothing more; the rest were the row-by-row look-ups (3 per pk).
-    assert len(queries) == 3 * len(pks)
-    assert loaded == 3  # packages, who has components, component values
+            assert facts.reannouncements(pk) == row_by_row.reannouncements(pk)
+    # The facts asked nothing more; the rest were the row-by-row look-ups (4 per pk).
+    assert len(queries) == 4 * len(pks)
+    # packages, who has components, who re-announces them, component values
+    assert loaded == 4
+    assert facts.reannouncements(alone.pk) == [(donor.pk, alone.announced_on)]
     assert facts.component_values(package.pk) == {kept.pk: Decimal("10.00")}
     assert facts.package(10**9) is None
     assert facts.has_components(package.pk) and not facts.has_components(kept.pk)

@@ -1,4 +1,4 @@
-"""The data version (SPEC §14) advances with every write path, whoever writes: the database's
+"""The data version advances with every write path, whoever writes: the database's
 triggers advance it, so no path can forget to."""
 
 import datetime as dt

@@ -53,8 +53,16 @@ def test_parse_reads_cells_without_the_database():
     )
     assert fields["amount"] == Decimal("12.50")
     assert fields["announced_on"] == dt.date(2025, 6, 4)
-    assert rows[0].sources == [
-        {"url": "https://example.org/a", "publisher": "Example", "title": "", "published_on": None}
+    assert rows[0].sources == [  # keys left out take their empty value, kind its default
+        {
+            "url": "https://example.org/a",
+            "publisher": "Example",
+            "title": "",
+            "published_on": None,
+            "kind": "other",
+            "archived_url": "",
+            "accessed_on": None,
+        }
     ]
     assert rows[0].errors == {}
 

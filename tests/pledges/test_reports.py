@@ -1,5 +1,5 @@
-"""The report engine (SPEC §4): hand-computed figures, invariants over generated data, and a
-query count that does not grow with the pledges."""
+"""The report engine (docs/methodology.md#reports): hand-computed figures, invariants over
+generated data, and a query count that does not grow with the pledges."""
 
 import datetime as dt
 from decimal import Decimal
@@ -260,7 +260,7 @@ def test_query_count_does_not_grow_with_pledges(
 
 @pytest.mark.parametrize(("currency", "look_ups"), [("EUR", 0), ("USD", 1)])
 def test_each_rate_look_up_is_written_once(db, django_assert_num_queries, currency, look_ups):
-    """The query's cost is its rate look-ups (SPEC §11). In euros there is none: the counted
+    """The query's cost is its rate look-ups. In euros there is none: the counted
     values are stored, and the report is one aggregate over the pledges. In another currency
     the report currency's rate is looked up once per date, for the pledges and their
     components; the pledges' own rates are stored. Never one per aggregate."""

@@ -1,5 +1,5 @@
 """``manage.py pledge_report``: the reports of ``GET /api/v1/reports/totals/`` on the command
-line, with the same options and filters (SPEC §8)."""
+line, with the same options and filters (docs/methodology.md#reports)."""
 
 import json
 from decimal import Decimal
@@ -12,8 +12,16 @@ from pledges import reports, selectors
 
 FORMATS = ("table", "csv", "json")
 # Filters given once, and those that may be repeated (as on the API).
-SINGLE_FILTERS = ("event", "pledge_currency", "recipient", "date_from", "date_to", "search")
-REPEATED_FILTERS = ("donor", "category", "status")
+SINGLE_FILTERS = (
+    "event",
+    "pledge_currency",
+    "recipient",
+    "date_from",
+    "date_to",
+    "search",
+    "reannouncement",
+)
+REPEATED_FILTERS = ("donor", "category", "status", "confidence")
 
 
 def option(name: str) -> str:
