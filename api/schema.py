@@ -69,7 +69,7 @@ class NestedOnReadFieldExtension(OpenApiSerializerFieldExtension):
         return auto_schema.resolve_serializer(self.target.brief_serializer, direction).ref
 
 
-# --- constraints the validators enforce, stated in the schema (SPEC §10) ------------------
+# --- constraints the validators enforce, stated in the schema -------------------------
 
 WHOLE_DIGITS = AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES
 # A positive amount of at most WHOLE_DIGITS digits before the point and two after it.

@@ -1,4 +1,4 @@
-"""Request rates (SPEC §5), counted in the default cache so that every worker shares them.
+"""Request rates, counted in the default cache so that every worker shares them.
 
 Anonymous clients have an overall rate, by address. The expensive reads have a scope each
 (``export``, ``reports``, ``search``) with its own rate for every client: per user when signed
