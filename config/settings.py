@@ -236,12 +236,15 @@ SILENCED_SYSTEM_CHECKS = [
 # Content-Security-Policy (django-csp): everything from the site itself, nothing inline
 # (the templates load their scripts and styles as files); images may be data: URIs, which
 # Swagger UI and the admin use for icons. django-import-export's export page has one inline
-# event handler and two style attributes: exactly those are allowed, by hash.
+# event handler and two style attributes, simple-history's version list one style attribute:
+# exactly those are allowed, by hash.
 CSP_EXPORT_PAGE_ATTRIBUTES = {
     "script": ["'sha256-wid4zL8fR53ZYy1ljOepzR77Dn6vWUUxuNnnWWBP3I8='"],  # onSelectToggleChange
     "style": [
         "'sha256-mHgUAqxc8GPXM/QhzkHrHujcrQTU9fd6ZjWz+icxKcA='",  # padding: 0;
         "'sha256-+YWRMZ88jMyO7jVlBA52tZADiPobPIUA8LAWee68Fvs='",  # font-weight: bold;
+        # simple-history's list of versions: <p class="paginator" style="border-top: 0">
+        "'sha256-XMXSevYjgSjXgRafBFDvtjwX+yyWLrxfso9DcNZ9UXM='",
     ],
 }
 CONTENT_SECURITY_POLICY = {

@@ -24,7 +24,7 @@ if ! grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\
   pg_ctlcluster --skip-systemctl-redirect "$VERSION" main reload
 fi
 
-if [ ! -f "$DATA/standby.signal" ]; then
+build() {
   if [ -d "$REPLICA_CONF" ]; then
     pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$NAME" stop 2>/dev/null || true
     pg_dropcluster "$VERSION" "$NAME"
@@ -36,10 +36,33 @@ if [ ! -f "$DATA/standby.signal" ]; then
   # -R writes standby.signal and primary_conninfo: the copy follows the primary's WAL.
   sudo_postgres() { runuser -u postgres -- "$@"; }
   sudo_postgres pg_basebackup -h 127.0.0.1 -p 5432 -U postgres -D "$DATA" -R -X stream -c fast
+}
+
+start() {
+  pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$NAME" start 2>/dev/null || true
+  for _ in $(seq 1 30); do
+    pg_isready -h 127.0.0.1 -p "$PORT" -q && break
+    sleep 1
+  done
+}
+
+# A replica stopped for a while cannot follow again once the primary has recycled the WAL it
+# needs: then it is made again from a fresh base backup.
+streaming() {
+  for _ in $(seq 1 20); do
+    [ "$(psql -h 127.0.0.1 -p "$PORT" -U postgres -Atc \
+      "SELECT status FROM pg_stat_wal_receiver" 2>/dev/null)" = streaming ] && return 0
+    sleep 1
+  done
+  return 1
+}
+
+[ -f "$DATA/standby.signal" ] || build
+start
+if ! streaming; then
+  echo "the replica does not follow the primary: made again from a new base backup"
+  build
+  start
+  streaming || { echo "the replica does not stream from the primary"; exit 1; }
 fi
-pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$NAME" start 2>/dev/null || true
-for _ in $(seq 1 30); do
-  pg_isready -h 127.0.0.1 -p "$PORT" -q && break
-  sleep 1
-done
 psql -h 127.0.0.1 -p "$PORT" -U postgres -Atc "SELECT 'replica in recovery: ' || pg_is_in_recovery()"

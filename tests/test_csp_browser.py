@@ -1,5 +1,5 @@
 """The Content-Security-Policy in a real headless Chromium: the dashboard, the admin and Swagger
-UI work under it, with no violation reported (SPEC §6, §7; issue: no CSP)."""
+UI work under it, with no violation reported."""
 
 import pytest
 from django.contrib.auth.models import User

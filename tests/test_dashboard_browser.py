@@ -234,13 +234,15 @@ def test_plain_words_a_doughnut_with_values_and_shares_and_a_single_month_as_a_p
         assert label.startswith(f"{row['category']['name']}: €"), label
         assert label.endswith(f"({expected_share})"), label
 
-    # The reference pledges are all of June 2025: one point, no rise from an invented zero.
+    # The reference pledges of June 2025 alone: one point, no rise from an invented zero.
+    page.goto(f"{base}/?date_from=2025-06-01")
+    wait_for(page, "date_from=2025-06-01&currency=EUR")
     chart = page.evaluate(
         '(() => { const c = Chart.getChart("time-chart");'
         " return { labels: c.data.labels, data: c.data.datasets[0].data }; })()"
     )
     assert chart["labels"] == ["2025-06"]
-    assert chart["data"] == [float(api(base, group_by="month")["total"])]
+    assert chart["data"] == [float(api(base, group_by="month", date_from="2025-06-01")["total"])]
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -1,4 +1,4 @@
-"""SPEC §14, ETag truth: a pledge's ETag changes whenever its representation changes, also
+"""ETag truth: a pledge's ETag changes whenever its representation changes, also
 when a rate reload or a recompute changes its converted value (no editor wrote anything). An
 editor holding the old ETag is then refused with 412, and a pledge whose value did not change
 keeps its ETag."""

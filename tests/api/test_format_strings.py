@@ -1,4 +1,4 @@
-"""SPEC §10: a client's text never becomes a format string. ``?currency=%`` used to answer 500
+"""A client's text never becomes a format string. ``?currency=%`` used to answer 500
 ("not enough arguments for format string"): every entry point that quotes a value back is
 tried with format directives, and each answers a 400 that names the parameter and quotes the
 text as it was sent."""

@@ -1,4 +1,4 @@
-"""SPEC §10: the schema states the constraints the API enforces and the status codes each
+"""The schema states the constraints the API enforces and the status codes each
 operation answers, so that a client generated from it knows them (and the fuzzer's valid
 requests are accepted). Values drawn from the schema's own patterns pass the API's checks."""
 

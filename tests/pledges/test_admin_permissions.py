@@ -1,4 +1,4 @@
-"""Who may do what in the admin (SPEC §6): editors write, reviewers read and change a pledge's
+"""Who may do what in the admin: editors write, reviewers read and change a pledge's
 status, view-only staff read. Every admin URL is tried as a reviewer and as view-only staff,
 and after each refused request nothing has changed."""
 
@@ -79,6 +79,7 @@ def revert_data(pledge: Pledge) -> dict:
         "amount": str(first.amount),
         "currency": first.currency,
         "amount_basis": first.amount_basis,
+        "confidence": first.confidence,
         **formset("items", []),
         **formset("components", []),
         **formset("sources", [], 0),
@@ -92,6 +93,7 @@ def revert_data(pledge: Pledge) -> dict:
             "sources-0-pledge": str(pledge.pk),
             "sources-0-url": source.url,
             "sources-0-publisher": source.publisher,
+            "sources-0-kind": source.kind,
         }
     )
     return data

@@ -47,7 +47,7 @@ def test_recompute_after_a_rate_change_writes_no_history():
     call_command("recompute_pledge_values", stdout=StringIO())
     pledge.refresh_from_db()
     assert pledge.value_eur == Decimal("2000.00")
-    assert pledge.version == 2  # its representation changed: a new ETag (SPEC §14)
+    assert pledge.version == 2  # its representation changed: a new ETag
     assert pledge.history.count() == 1
 
 

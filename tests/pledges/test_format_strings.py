@@ -1,4 +1,4 @@
-"""SPEC §10: a user's text never becomes a format string, in the importer's messages and in
+"""A user's text never becomes a format string, in the importer's messages and in
 the admin (forms, list filters, search, import preview). Each is tried with format directives
 and answers with the text quoted as it was given, nothing written."""
 

@@ -1,4 +1,4 @@
-"""SPEC §10: a process killed mid-import (kill -9) leaves the database as it was before the
+"""A process killed mid-import (kill -9) leaves the database as it was before the
 import, on either database; the same file then imports cleanly.
 
 ``manage.py import_pledges`` runs in a subprocess on the test database. Its file holds
