@@ -22,11 +22,14 @@ from django.db.models import F, Q
 from . import conversion
 from .choices import AmountBasis
 from .codes import normalise_code
-from .counted import refresh_counted_values, refresh_packages
+from .counted import lifecycle_cents, refresh_counted_values, refresh_packages
+from .lifecycle import set_lifecycle_without_records
 from .models import (
     DERIVED_FIELDS,
+    LIFECYCLE_FIELDS,
     REPORT_FIELDS,
     ExchangeRate,
+    Fulfilment,
     Pledge,
     PledgeItem,
     Source,
@@ -198,6 +201,12 @@ def set_derived_values(pledge: Pledge, rates: conversion.RateSource) -> None:
     pledge.counted_cents, pledge.counted_period_cents = conversion.own_counted_cents(
         pledge.value_eur, pledge.amount, pledge.eur_rate, years
     )
+    # What it delivered as if it had no records (a new pledge has none): a stored pledge's
+    # records are counted again after the write (``refresh_counted_values``).
+    set_lifecycle_without_records(pledge)
+    pledge.allocated_cents, pledge.delivered_cents = lifecycle_cents(
+        pledge.undated, pledge.counted_cents, {}
+    )
 
 
 def prepare_write(
@@ -228,6 +237,9 @@ def store_pledge(pledge: Pledge, rates: conversion.RateSource = ExchangeRate.obj
     if updating:
         pledge.refresh_from_db(fields=["version"])
     refresh_counted_values([pledge.pk, left])
+    if updating:
+        # Its records may say otherwise than its fields alone (``lifecycle``).
+        pledge.refresh_from_db(fields=LIFECYCLE_FIELDS)
     return pledge
 
 
@@ -289,7 +301,7 @@ def recompute_derived_values(*, pledges=None, batch_size: int = 2000) -> int:
     rates = ExchangeRate.objects.table()
     changed: list[int] = []
     batch: list[Pledge] = []
-    fields = [*DERIVED_FIELDS, *REPORT_FIELDS]
+    fields = [*DERIVED_FIELDS, *REPORT_FIELDS, *LIFECYCLE_FIELDS]
     selected = Pledge.objects.all() if pledges is None else pledges
     with transaction.atomic():
         for pledge in selected.only(
@@ -301,6 +313,7 @@ def recompute_derived_values(*, pledges=None, batch_size: int = 2000) -> int:
             "period_end_year",
             "announced_on",
             "recipient",
+            "status",
             *fields,
         ).iterator(chunk_size=batch_size):
             before = tuple(getattr(pledge, field) for field in fields)
@@ -318,9 +331,11 @@ def recompute_derived_values(*, pledges=None, batch_size: int = 2000) -> int:
             Pledge.objects.filter(pk__in=changed[start : start + batch_size]).update(
                 version=F("version") + 1
             )
-        # Packages are given their own values above: their components are subtracted again.
+        # Packages are given their own values above: their components are subtracted again,
+        # and pledges with records count these again at their new rate.
         if pledges is None:
             refresh_packages()
+            refresh_counted_values(Fulfilment.objects.values_list("pledge_id", flat=True))
         else:
             refresh_counted_values(pledge.pk for pledge in selected.only("id"))
     return len(changed)
