@@ -10,8 +10,15 @@ the report currency's rate of that date) less what its components are worth in t
 in one query that ``_summed_converted`` writes. Sums are of whole cents, so that a report is
 exactly the per-pledge conversions added up, on SQLite too.
 
+Beside the total, a report gives what of it was ``allocated`` and ``delivered`` (and the
+``outstanding`` rest), from what each pledge's fulfilment records say (``lifecycle``): in euros
+the sums of the stored ``allocated_cents`` and ``delivered_cents``; in another currency each
+pledge's ``allocated_amount`` and ``delivered_amount`` converted like its total, never more than
+what it counts. Both ride in the same single query.
+
 A re-announcement (a pledge that ``reannounces`` an earlier one) is new news, not new money: it
-counts in ``pledges`` and ``reannounced`` and nowhere else, never in ``total``.
+counts in ``pledges`` and ``reannounced`` and nowhere else, never in ``total`` nor in the money
+that was allocated or delivered.
 """
 
 import datetime as dt
@@ -41,6 +48,7 @@ from django.db.models.functions import (
     ExtractQuarter,
     ExtractYear,
     Greatest,
+    Least,
 )
 
 from . import conversion, expressions
@@ -117,8 +125,23 @@ MAX_KEYS = 2
 ANNOUNCEMENT, PERIOD = "announcement", "period"
 ALLOCATIONS = (ANNOUNCEMENT, PERIOD)
 FORMATS = ("json", "csv")
-FIGURES = ("total", "pledges", "unvalued", "unconverted", "reannounced")
-COUNTS = FIGURES[1:]  # the figures that count pledges; each is summed as n_<figure>
+# The figures of a row, in the order of the CSV columns: the money figures of the lifecycle
+# come last, so that the columns of older reports keep their places.
+FIGURES = (
+    "total",
+    "pledges",
+    "unvalued",
+    "unconverted",
+    "reannounced",
+    "allocated",
+    "delivered",
+    "outstanding",
+)
+COUNTS = FIGURES[1:5]  # the figures that count pledges; each is summed as n_<figure>
+MONEY = ("total", "allocated", "delivered", "outstanding")
+# The money summed by the database, in cents, by the name of its column in ``_summed``'s
+# answer (not the model's ``allocated_cents``: an annotation cannot take a field's name).
+SUMMED_MONEY = {"total": "total_cents", "allocated": "allocated_sum", "delivered": "delivered_sum"}
 
 
 class ReportError(ValueError):
@@ -137,25 +160,36 @@ class ReportOptions:
     format: str = "json"
 
 
+ZERO = Decimal("0.00")
+
+
 @dataclass
-class Row:
-    keys: dict[str, object]
-    total: Decimal = Decimal("0.00")
+class Figures:
+    """What a report says of a group of pledges (a row) or of all of them."""
+
+    total: Decimal = ZERO
+    allocated: Decimal = ZERO
+    delivered: Decimal = ZERO
     pledges: int = 0
     unvalued: int = 0
     unconverted: int = 0
     reannounced: int = 0
 
+    @property
+    def outstanding(self) -> Decimal:
+        """What was pledged and not (yet) delivered: never below zero."""
+        return max(ZERO, self.total - self.delivered)
+
 
 @dataclass
-class Report:
-    options: ReportOptions
+class Row(Figures):
+    keys: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Report(Figures):
+    options: ReportOptions = field(default_factory=ReportOptions)
     rows: list[Row] = field(default_factory=list)
-    total: Decimal = Decimal("0.00")
-    pledges: int = 0
-    unvalued: int = 0
-    unconverted: int = 0
-    reannounced: int = 0
 
 
 def parse_options(
@@ -204,12 +238,10 @@ def parse_options(
     return ReportOptions(keys, code, allocation, output)
 
 
-def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool = False) -> Report:
-    """The report of ``options`` over ``pledges`` (already filtered).
-
-    Cancelled pledges are left out unless ``include_cancelled`` (the status filter asked for
-    them). One query, two with ``allocation=period``.
-    """
+def selected(pledges: QuerySet, *, include_cancelled: bool = False) -> QuerySet:
+    """The pledges a report counts: ``pledges`` (already filtered) without the cancelled ones
+    unless ``include_cancelled`` (the status filter asked for them), with the time keys of
+    their announcement date."""
     pledges = pledges.order_by()
     if pledges.query.distinct:
         # A filter made it DISTINCT (django-filter does for multiple choices); annotations
@@ -217,20 +249,34 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
         pledges = Pledge.objects.filter(pk__in=pledges.values("pk"))
     if not include_cancelled:
         pledges = pledges.exclude(status=PledgeStatus.CANCELLED)
-    period = options.allocation == PERIOD
-    pledges = pledges.annotate(
+    return pledges.annotate(
         r_year=_Year("announced_on"),
         r_quarter=_Quarter("announced_on"),
         r_month=_Month("announced_on"),
     )
-    report = Report(options)
+
+
+def key_columns(keys) -> list[str]:
+    """The columns that the rows of ``keys`` are grouped on, each once."""
+    return list(dict.fromkeys(column for key in keys for column in GROUP_KEYS[key].columns))
+
+
+def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool = False) -> Report:
+    """The report of ``options`` over ``pledges`` (already filtered).
+
+    Cancelled pledges are left out unless ``include_cancelled`` (the status filter asked for
+    them), and their fulfilment records with them. One query, two with ``allocation=period``.
+    """
+    pledges = selected(pledges, include_cancelled=include_cancelled)
+    period = options.allocation == PERIOD
+    report = Report(options=options)
     if not options.group_by or period:
         # With allocation=period a pledge is in several rows but counts once overall.
         _fill(report, _summed(pledges, [], options.currency, period=period)[0])
         if not options.group_by:
             return report
 
-    columns = list(dict.fromkeys(c for key in options.group_by for c in GROUP_KEYS[key].columns))
+    columns = key_columns(options.group_by)
     if period:
         columns.remove("r_year")
         pledges = pledges.annotate(
@@ -249,7 +295,8 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
     report.rows = sorted(rows, key=lambda row: (-row.total, _sort_label(row)))
     if not period:
         # Each pledge is in exactly one row: the overall figures are the rows added up.
-        report.total = sum((row.total for row in rows), Decimal("0.00"))
+        for figure in SUMMED_MONEY:
+            setattr(report, figure, sum((getattr(row, figure) for row in rows), ZERO))
         for figure in COUNTS:
             setattr(report, figure, sum(getattr(row, figure) for row in rows))
     return report
@@ -267,6 +314,8 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
         "total_cents": Coalesce(
             Sum("counted_period_cents" if period else "counted_cents", filter=new), Value(0)
         ),
+        "allocated_sum": Coalesce(Sum(_lifecycle_cents("allocated", period), filter=new), Value(0)),
+        "delivered_sum": Coalesce(Sum(_lifecycle_cents("delivered", period), filter=new), Value(0)),
         # Counts of the non-NULL values, subtracted: an eur_rate is there only with an amount.
         "n_pledges": Count("pk"),
         "n_unvalued": Count("pk", filter=new) - Count("amount", filter=new),
@@ -278,7 +327,22 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
     return list(pledges.values(*columns).annotate(**figures))
 
 
-_FIGURES_SUMMED = ("total_cents", *(f"n_{figure}" for figure in COUNTS))
+def _lifecycle_cents(figure: str, period: bool):
+    """What a pledge counts as ``figure`` (allocated or delivered) in a euro report: its stored
+    cents; with ``allocation=period``, all of its period value when its records cover its whole
+    total, else its cents but never more than its period value (the two values of a per-year
+    pledge differ by the rounding of a yearly amount)."""
+    stored = f"{figure}_cents"
+    if not period:
+        return F(stored)
+    return Case(
+        When(**{f"{figure}_amount__gte": F("total_amount")}, then=F("counted_period_cents")),
+        default=Least(stored, "counted_period_cents"),
+        output_field=BigIntegerField(),
+    )
+
+
+_FIGURES_SUMMED = (*SUMMED_MONEY.values(), *(f"n_{figure}" for figure in COUNTS))
 
 
 def _pledge_rows(pledges: QuerySet, columns: list[str], *, period: bool) -> QuerySet:
@@ -303,6 +367,9 @@ def _pledge_rows(pledges: QuerySet, columns: list[str], *, period: bool) -> Quer
         "announced_on",
         "eur_rate",
         "reannounces_id",
+        "total_amount",
+        "allocated_amount",
+        "delivered_amount",
         money=money,
         copies=copies,
     )
@@ -332,6 +399,8 @@ components AS {materialized_sqlite} (
 )
 SELECT {keys}
     COALESCE(SUM(CASE WHEN p.reannounces_id IS NULL THEN {counted} ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN p.reannounces_id IS NULL THEN {allocated} ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN p.reannounces_id IS NULL THEN {delivered} ELSE 0 END), 0),
     COUNT(*),
     COUNT(CASE WHEN p.reannounces_id IS NULL AND p.amount IS NULL THEN 1 END),
     COUNT(CASE WHEN p.reannounces_id IS NULL AND p.amount IS NOT NULL
@@ -360,7 +429,9 @@ def _summed_converted(
     """
     connection = connections[pledges.db]
     compile_sql = pledges.query.get_compiler(connection=connection).compile
-    (counted, counted_params), (component, component_params) = _converted_cents(compile_sql)
+    arithmetic = _converted_cents(compile_sql, period=period)
+    counted, counted_params = arithmetic["counted"]
+    component, component_params = arithmetic["component"]
     pledge_rows = _pledge_rows(pledges, columns, period=period)
     pledge_sql, pledge_params = pledge_rows.query.sql_with_params()
     target_sql, target_params = _target_rates(currency).query.sql_with_params()
@@ -376,6 +447,8 @@ def _summed_converted(
         table=connection.ops.quote_name(Pledge._meta.db_table),
         keys=keys + "," if keys else "",
         counted=counted,
+        allocated=arithmetic["allocated"][0],
+        delivered=arithmetic["delivered"][0],
         group_by=f"GROUP BY {keys}" if keys else "",
     )
     # In the order they appear in the SQL.
@@ -385,6 +458,8 @@ def _summed_converted(
         *component_params,
         PledgeStatus.CANCELLED.value,
         *counted_params,
+        *arithmetic["allocated"][1],
+        *arithmetic["delivered"][1],
     )
     query = pledges.query.clone()  # resolving a key may add a join
     fields = {column: query.resolve_ref(column).output_field for column in columns}
@@ -399,22 +474,50 @@ def _summed_converted(
         ]
 
 
-def _converted_cents(compile_sql) -> tuple[tuple[str, tuple], tuple[str, tuple]]:
-    """The arithmetic of ``_CONVERTED_SQL`` as SQL: what a pledge ``p`` counts, and what a
-    component ``c`` is worth, at the report currency's rate ``t``."""
-    own = ExpressionWrapper(
-        expressions.ConvertedCents(
-            RawSQL("p.money", ()), RawSQL("p.eur_rate", ()), RawSQL("t.rate", ())
-        )
-        * RawSQL("p.copies", ()),
-        output_field=BigIntegerField(),
-    )
-    components = Coalesce(RawSQL("k.cents", ()), Value(0), output_field=BigIntegerField())
-    counted = Greatest(own - components, Value(0), output_field=BigIntegerField())
+def _converted_cents(compile_sql, *, period: bool) -> dict[str, tuple[str, tuple]]:
+    """The arithmetic of ``_CONVERTED_SQL`` as SQL with its parameters: what a pledge ``p``
+    counts, what of it was allocated and delivered, and what a component ``c`` is worth, at
+    the report currency's rate ``t``."""
+
+    def converted(column: str):
+        # ``column``: one of this function's own column names, never input.
+        money = RawSQL(column, ())  # noqa: S611
+        return expressions.ConvertedCents(money, RawSQL("p.eur_rate", ()), RawSQL("t.rate", ()))
+
+    def less_components(own):
+        components = Coalesce(RawSQL("k.cents", ()), Value(0), output_field=BigIntegerField())
+        return Greatest(own - components, Value(0), output_field=BigIntegerField())
+
+    own = ExpressionWrapper(converted("p.money") * RawSQL("p.copies", ()), BigIntegerField())
+    counted = less_components(own)
     component = expressions.ConvertedCents(
         RawSQL("c.total_amount", ()), RawSQL("c.eur_rate", ()), RawSQL("t.rate", ())
     )
-    return compile_sql(counted), compile_sql(component)
+    parts = {"counted": compile_sql(counted), "component": compile_sql(component)}
+    for figure in ("allocated", "delivered"):
+        amount = f"p.{figure}_amount"
+        if not period:
+            # Never more than the pledge counts; nothing to convert without records.
+            least, least_params = compile_sql(Least(converted(amount), counted))
+            parts[figure] = (
+                f"CASE WHEN {amount} > 0 THEN {least} ELSE 0 END",
+                tuple(least_params),
+            )
+            continue
+        # As ``_lifecycle_cents`` in euros: all of the period value when the records cover the
+        # whole total, else the amount converted, never more than the whole total nor the
+        # period value counts (a per-year pledge's two values differ by a rounding).
+        whole = less_components(converted("p.total_amount"))
+        (full, full_params), (least, least_params) = (
+            compile_sql(counted),
+            compile_sql(Least(converted(amount), whole, counted)),
+        )
+        parts[figure] = (
+            f"CASE WHEN {amount} >= p.total_amount THEN {full} "
+            f"WHEN {amount} > 0 THEN {least} ELSE 0 END",
+            (*full_params, *least_params),
+        )
+    return parts
 
 
 def _sqlite_materializes() -> bool:
@@ -422,7 +525,8 @@ def _sqlite_materializes() -> bool:
 
 
 def _fill(target: Report | Row, figures: dict) -> None:
-    target.total = Decimal(int(figures["total_cents"])).scaleb(-2)
+    for figure, column in SUMMED_MONEY.items():
+        setattr(target, figure, Decimal(int(figures[column])).scaleb(-2))
     for figure in COUNTS:
         setattr(target, figure, figures[f"n_{figure}"])
 
@@ -430,33 +534,44 @@ def _fill(target: Report | Row, figures: dict) -> None:
 def _rows(grouped, options: ReportOptions) -> list[Row]:
     rows = []
     for values in grouped:
-        row = Row({key: GROUP_KEYS[key].value(values) for key in options.group_by})
+        row = Row(keys={key: GROUP_KEYS[key].value(values) for key in options.group_by})
         _fill(row, values)
         rows.append(row)
     return rows
+
+
+def spread(cents: int, years: int) -> list[int]:
+    """``cents`` over ``years`` years: an equal share each, and the odd cents one each to the
+    first years. Never more in a year for less overall, so that what was delivered of a group
+    is never more than its total in any year."""
+    share, odd = divmod(cents, years)
+    return [share + (1 if index < odd else 0) for index in range(years)]
 
 
 def _spread_over_years(grouped, options: ReportOptions) -> list[Row]:
     """``allocation=period``: a per-year pledge in each year of its period
     (docs/methodology.md#per-year-amounts).
 
-    The groups come from the database by (keys, first year, last year); each is spread here
-    over its years, an equal share of cents each and the odd cents in the first year.
+    The groups come from the database by (keys, first year, last year); each group's money is
+    spread here over its years (``spread``), and it counts its pledges in each year.
     """
     merged: dict[tuple, Row] = {}
     for values in grouped:
         first, last = values["r_first"], values["r_last"]
-        years = last - first + 1
-        share, odd = divmod(int(values["total_cents"]), years)
-        for year in range(first, last + 1):
+        shares = {
+            figure: spread(int(values[column]), last - first + 1)
+            for figure, column in SUMMED_MONEY.items()
+        }
+        for index, year in enumerate(range(first, last + 1)):
             keys = {
                 key: year if key == "year" else GROUP_KEYS[key].value(values)
                 for key in options.group_by
             }
             identity = tuple(_identity(keys[key]) for key in options.group_by)
-            row = merged.setdefault(identity, Row(keys))
-            cents = share + (odd if year == first else 0)
-            row.total += Decimal(cents).scaleb(-2)
+            row = merged.setdefault(identity, Row(keys=keys))
+            for figure in SUMMED_MONEY:
+                cents = shares[figure][index]
+                setattr(row, figure, getattr(row, figure) + Decimal(cents).scaleb(-2))
             for figure in COUNTS:
                 setattr(row, figure, getattr(row, figure) + values[f"n_{figure}"])
     return list(merged.values())
@@ -499,8 +614,9 @@ def report_data(report: Report) -> dict:
 
     def figures(target: Report | Row) -> dict:
         return {
-            "total": money(target.total),
-            **{figure: getattr(target, figure) for figure in COUNTS},
+            figure: money(value) if figure in MONEY else value
+            for figure in FIGURES
+            for value in [getattr(target, figure)]
         }
 
     return {

@@ -77,9 +77,10 @@ class Command(BaseCommand):
                 ["All" if i == 0 else "" for i in range(len(data["group_by"]))]
                 + [data[figure] for figure in reports.FIGURES]
             )
-        total_column = header.index("total")
+        money_columns = [header.index(figure) for figure in reports.MONEY]
         for row in rows:
-            row[total_column] = f"{Decimal(row[total_column]):,.2f}"
+            for column in money_columns:
+                row[column] = f"{Decimal(row[column]):,.2f}"
         cells = [[str(cell) for cell in row] for row in [header, *rows]]
         widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
         keys = len(data["group_by"])
