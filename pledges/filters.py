@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 
 from . import search
-from .choices import Confidence, PledgeStatus
+from .choices import Confidence, Delivery, PledgeStatus
 from .codes import normalise_code
 from .models import (
     Category,
@@ -148,6 +148,12 @@ class PledgeFilter(django_filters.FilterSet):
     )
     confidence = django_filters.MultipleChoiceFilter(
         choices=Confidence.choices, distinct=False, help_text="Confidence; repeat for several."
+    )
+    delivery = django_filters.MultipleChoiceFilter(
+        choices=Delivery.choices,
+        distinct=False,
+        help_text="How much of the pledge its records say was delivered (none, partial, full; "
+        "a pledge marked delivered without records is full); repeat for several.",
     )
     reannouncement = django_filters.ChoiceFilter(
         choices=[("true", "true"), ("false", "false")],

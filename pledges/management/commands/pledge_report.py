@@ -21,7 +21,7 @@ SINGLE_FILTERS = (
     "search",
     "reannouncement",
 )
-REPEATED_FILTERS = ("donor", "category", "status", "confidence")
+REPEATED_FILTERS = ("donor", "category", "status", "confidence", "delivery")
 
 
 def option(name: str) -> str:
