@@ -202,25 +202,8 @@ def parse_options(
 ) -> ReportOptions:
     """Check every report parameter at once; ``ReportError`` names each bad one."""
     errors: dict[str, str] = {}
-    if isinstance(group_by, list):
-        group_by = ",".join(group_by)
-    keys = tuple(key.strip().lower() for key in (group_by or "").split(",") if key.strip())
-    unknown = [key for key in keys if key not in KEYS]
-    if unknown:
-        errors["group_by"] = (
-            f"Unknown key {', '.join(unknown)}: choose one or two of {', '.join(KEYS)}."
-        )
-    elif len(keys) > MAX_KEYS:
-        errors["group_by"] = f"At most {MAX_KEYS} keys, comma-separated."
-    elif len(set(keys)) != len(keys):
-        errors["group_by"] = "A key is given twice."
-
-    code = normalise_code(currency) or conversion.EURO
-    if not is_currency(code):
-        errors["currency"] = f"{code} is not an ISO 4217 currency code."
-    elif code != conversion.EURO and not ExchangeRate.objects.filter(currency=code).exists():
-        errors["currency"] = f"No exchange rates are stored for {code}."
-
+    keys = parse_keys(group_by, KEYS, MAX_KEYS, errors)
+    code = parse_currency(currency, errors)
     allocation = (allocation or ANNOUNCEMENT).strip().lower()
     if allocation not in ALLOCATIONS:
         errors["allocation"] = f"Choose {' or '.join(ALLOCATIONS)}."
@@ -229,13 +212,51 @@ def parse_options(
             errors["allocation"] = "allocation=period needs year in group_by."
         elif {"quarter", "month"} & set(keys):
             errors["allocation"] = "allocation=period spreads over years, not quarters or months."
-
-    output = (format or formats[0]).strip().lower()
-    if output not in formats:
-        errors["format"] = f"Choose {' or '.join(formats)}."
+    output = parse_choice("format", format, formats, errors)
     if errors:
         raise ReportError(errors)
     return ReportOptions(keys, code, allocation, output)
+
+
+def parse_keys(
+    group_by: str | list[str] | None, allowed: tuple[str, ...], most: int, errors: dict
+) -> tuple[str, ...]:
+    """The keys of ``group_by`` (comma-separated, or repeated): at most ``most`` of
+    ``allowed``; a bad one is named in ``errors``."""
+    if isinstance(group_by, list):
+        group_by = ",".join(group_by)
+    keys = tuple(key.strip().lower() for key in (group_by or "").split(",") if key.strip())
+    unknown = [key for key in keys if key not in allowed]
+    number = "one" if most == 1 else "one or two"
+    if unknown:
+        errors["group_by"] = (
+            f"Unknown key {', '.join(unknown)}: choose {number} of {', '.join(allowed)}."
+        )
+    elif len(keys) > most:
+        errors["group_by"] = (
+            f"At most {most} keys, comma-separated." if most > 1 else "At most one key."
+        )
+    elif len(set(keys)) != len(keys):
+        errors["group_by"] = "A key is given twice."
+    return keys
+
+
+def parse_currency(currency: str | None, errors: dict) -> str:
+    """The report currency (default EUR): an ISO 4217 code with stored rates."""
+    code = normalise_code(currency) or conversion.EURO
+    if not is_currency(code):
+        errors["currency"] = f"{code} is not an ISO 4217 currency code."
+    elif code != conversion.EURO and not ExchangeRate.objects.filter(currency=code).exists():
+        errors["currency"] = f"No exchange rates are stored for {code}."
+    return code
+
+
+def parse_choice(name: str, value: str | None, choices: tuple[str, ...], errors: dict) -> str:
+    """One of ``choices`` (the first by default), in any letter case."""
+    chosen = (value or choices[0]).strip().lower()
+    if chosen not in choices:
+        errors[name] = f"Choose {' or '.join(choices)}."
+    return chosen
 
 
 def selected(pledges: QuerySet, *, include_cancelled: bool = False) -> QuerySet:
@@ -375,7 +396,7 @@ def _pledge_rows(pledges: QuerySet, columns: list[str], *, period: bool) -> Quer
     )
 
 
-def _target_rates(currency: str) -> QuerySet:
+def target_rates(currency: str) -> QuerySet:
     """The rate of ``currency`` on each date a pledge was announced, looked up once per date
     rather than once per pledge."""
     first_of_each_date = (
@@ -388,15 +409,20 @@ def _target_rates(currency: str) -> QuerySet:
     )
 
 
-_CONVERTED_SQL = """
-WITH pledge AS {materialized} ({pledges}),
-target AS {materialized_sqlite} ({target}),
-components AS {materialized_sqlite} (
+# The report currency's rate on each date a pledge was announced, and what each package's
+# non-cancelled components are worth in it.
+_RATE_CTES = """
+target AS {materialized} ({target}),
+components AS {materialized} (
     SELECT c.parent_id AS package_id, SUM({component}) AS cents
     FROM {table} c JOIN target t ON t.announced_on = c.announced_on
     WHERE c.parent_id IS NOT NULL AND c.status <> %s
     GROUP BY c.parent_id
-)
+)"""
+
+_CONVERTED_SQL = """
+WITH pledge AS {materialized} ({pledges}),
+{rates}
 SELECT {keys}
     COALESCE(SUM(CASE WHEN p.reannounces_id IS NULL THEN {counted} ELSE 0 END), 0),
     COALESCE(SUM(CASE WHEN p.reannounces_id IS NULL THEN {allocated} ELSE 0 END), 0),
@@ -431,20 +457,15 @@ def _summed_converted(
     compile_sql = pledges.query.get_compiler(connection=connection).compile
     arithmetic = _converted_cents(compile_sql, period=period)
     counted, counted_params = arithmetic["counted"]
-    component, component_params = arithmetic["component"]
     pledge_rows = _pledge_rows(pledges, columns, period=period)
     pledge_sql, pledge_params = pledge_rows.query.sql_with_params()
-    target_sql, target_params = _target_rates(currency).query.sql_with_params()
+    rates_sql, rates_params = rate_ctes(connection, compile_sql, currency)
     keys = ", ".join(f"p.{connection.ops.quote_name(column)}" for column in columns)
-    postgresql = connection.vendor == "postgresql"
     sql = _CONVERTED_SQL.format(
-        # Each part computed once; SQLite before 3.35 has no such keyword (nor need).
-        materialized="MATERIALIZED" if postgresql else "",
-        materialized_sqlite="MATERIALIZED" if postgresql or _sqlite_materializes() else "",
+        # Computed once; SQLite before 3.35 has no such keyword (nor need).
+        materialized="MATERIALIZED" if connection.vendor == "postgresql" else "",
         pledges=pledge_sql,
-        target=target_sql,
-        component=component,
-        table=connection.ops.quote_name(Pledge._meta.db_table),
+        rates=rates_sql,
         keys=keys + "," if keys else "",
         counted=counted,
         allocated=arithmetic["allocated"][0],
@@ -454,21 +475,46 @@ def _summed_converted(
     # In the order they appear in the SQL.
     params = (
         *pledge_params,
-        *target_params,
-        *component_params,
-        PledgeStatus.CANCELLED.value,
+        *rates_params,
         *counted_params,
         *arithmetic["allocated"][1],
         *arithmetic["delivered"][1],
     )
+    return fetched(pledges, sql, params, columns, _FIGURES_SUMMED)
+
+
+def rate_ctes(connection, compile_sql, currency: str) -> tuple[str, tuple]:
+    """``_RATE_CTES`` for ``currency``, with its parameters: ``target`` (its rate on each date
+    a pledge was announced, ``t.rate``) and ``components`` (``k.cents`` of each package)."""
+    component, component_params = compile_sql(
+        expressions.ConvertedCents(
+            RawSQL("c.total_amount", ()), RawSQL("c.eur_rate", ()), RawSQL("t.rate", ())
+        )
+    )
+    target_sql, target_params = target_rates(currency).query.sql_with_params()
+    materialized = connection.vendor == "postgresql" or _sqlite_materializes()
+    sql = _RATE_CTES.format(
+        materialized="MATERIALIZED" if materialized else "",
+        target=target_sql,
+        component=component,
+        table=connection.ops.quote_name(Pledge._meta.db_table),
+    )
+    return sql, (*target_params, *component_params, PledgeStatus.CANCELLED.value)
+
+
+def fetched(
+    pledges: QuerySet, sql: str, params, columns: list[str], figures: tuple[str, ...]
+) -> list[dict]:
+    """The rows of a hand-written query over ``pledges``: its key ``columns`` as the ORM
+    gives them, then ``figures``."""
     query = pledges.query.clone()  # resolving a key may add a join
     fields = {column: query.resolve_ref(column).output_field for column in columns}
-    with connection.cursor() as cursor:
+    with connections[pledges.db].cursor() as cursor:
         cursor.execute(sql, params)
         return [
             {
                 **{column: fields[column].to_python(row[i]) for i, column in enumerate(columns)},
-                **dict(zip(_FIGURES_SUMMED, row[len(columns) :], strict=True)),
+                **dict(zip(figures, row[len(columns) :], strict=True)),
             }
             for row in cursor.fetchall()
         ]
@@ -476,8 +522,7 @@ def _summed_converted(
 
 def _converted_cents(compile_sql, *, period: bool) -> dict[str, tuple[str, tuple]]:
     """The arithmetic of ``_CONVERTED_SQL`` as SQL with its parameters: what a pledge ``p``
-    counts, what of it was allocated and delivered, and what a component ``c`` is worth, at
-    the report currency's rate ``t``."""
+    counts and what of it was allocated and delivered, at the report currency's rate ``t``."""
 
     def converted(column: str):
         # ``column``: one of this function's own column names, never input.
@@ -490,10 +535,7 @@ def _converted_cents(compile_sql, *, period: bool) -> dict[str, tuple[str, tuple
 
     own = ExpressionWrapper(converted("p.money") * RawSQL("p.copies", ()), BigIntegerField())
     counted = less_components(own)
-    component = expressions.ConvertedCents(
-        RawSQL("c.total_amount", ()), RawSQL("c.eur_rate", ()), RawSQL("t.rate", ())
-    )
-    parts = {"counted": compile_sql(counted), "component": compile_sql(component)}
+    parts = {"counted": compile_sql(counted)}
     for figure in ("allocated", "delivered"):
         amount = f"p.{figure}_amount"
         if not period:
@@ -567,8 +609,8 @@ def _spread_over_years(grouped, options: ReportOptions) -> list[Row]:
                 key: year if key == "year" else GROUP_KEYS[key].value(values)
                 for key in options.group_by
             }
-            identity = tuple(_identity(keys[key]) for key in options.group_by)
-            row = merged.setdefault(identity, Row(keys=keys))
+            known = tuple(identity(keys[key]) for key in options.group_by)
+            row = merged.setdefault(known, Row(keys=keys))
             for figure in SUMMED_MONEY:
                 cents = shares[figure][index]
                 setattr(row, figure, getattr(row, figure) + Decimal(cents).scaleb(-2))
@@ -577,7 +619,8 @@ def _spread_over_years(grouped, options: ReportOptions) -> list[Row]:
     return list(merged.values())
 
 
-def _identity(value):
+def identity(value):
+    """A key as the rows are told apart: an object by its id."""
     return value["id"] if isinstance(value, dict) else value
 
 

@@ -334,3 +334,81 @@ def test_the_hand_written_query_is_the_plain_orm(generated, group_by):
     assert sum(row["n_pledges"] for row in plain) == pledges.count()
     assert sum(row["n_reannounced"] for row in plain) > 0
     assert sum(row["delivered_sum"] for row in plain) > 0
+
+
+# --- the timeline ------------------------------------------------------------------------
+
+
+def _period(day: dt.date, interval: str):
+    if interval == "year":
+        return day.year
+    if interval == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    return f"{day:%Y-%m}"
+
+
+def _pledge_steps(pledge, currency, components, records):
+    """[(day, allocated cents, delivered cents)] of one pledge: its levels after each of its
+    records in date order, the differences of the levels."""
+    own = _value(pledge, currency)
+    if own is None or pledge.reannounces_id:
+        return []
+    counted = max(Decimal(0), own - components[pledge.pk])
+    if pledge.undated:
+        return [(pledge.announced_on, _cents(counted), _cents(counted))]
+
+    def converted(amount):
+        return ecb.convert(amount, pledge.currency, currency, pledge.announced_on)
+
+    steps, running, before = [], {"allocated": Decimal(0), "delivered": Decimal(0)}, (0, 0)
+    mine = [r for r in records.get(pledge.pk, []) if r.amount is not None]
+    for record in sorted(mine, key=lambda r: (r.date, r.pk)):
+        running[record.kind] += record.amount
+        delivered = min(converted(running["delivered"]), counted)
+        allocated = min(max(converted(running["allocated"]), delivered), counted)
+        level = (_cents(allocated), _cents(delivered))
+        steps.append((record.date, level[0] - before[0], level[1] - before[1]))
+        before = level
+    return steps
+
+
+def _expected_timeline(currency: str, interval: str) -> dict:
+    """{period: [pledged, allocated, delivered]} by hand from the records."""
+    pledges = [p for p in Pledge.objects.all() if p.status != PledgeStatus.CANCELLED]
+    records = defaultdict(list)
+    for record in Fulfilment.objects.all():
+        records[record.pledge_id].append(record)
+    components = defaultdict(Decimal)
+    for pledge in pledges:
+        if pledge.parent_id:
+            components[pledge.parent_id] += _value(pledge, currency) or 0
+    rows = defaultdict(lambda: [0, 0, 0])
+    for pledge in pledges:
+        money = _pledge_money(pledge, currency, components, records, period=False)
+        pledged = money[0] if pledge.reannounces_id is None else 0
+        rows[_period(pledge.announced_on, interval)][0] += pledged
+        for day, allocated, delivered in _pledge_steps(pledge, currency, components, records):
+            rows[_period(day, interval)][1] += allocated
+            rows[_period(day, interval)][2] += delivered
+    return dict(rows)
+
+
+@pytest.mark.parametrize("currency", CURRENCIES)
+def test_the_timeline_equals_the_records_worked_out_one_by_one(generated, currency):
+    from pledges import timeline
+
+    report = reports.totals(Pledge.objects.all(), reports.parse_options(currency=currency))
+    for interval in timeline.INTERVALS:
+        options = timeline.parse_options(interval=interval, currency=currency)
+        data = timeline.timeline_data(timeline.timeline(Pledge.objects.all(), options))
+        answered = {
+            row["period"]: [int(Decimal(row[f]) * 100) for f in timeline.MONEY]
+            for row in data["rows"]
+        }
+        assert answered == _expected_timeline(currency, interval)
+        last = data["rows"][-1]
+        assert [last[f"cumulative_{f}"] for f in timeline.MONEY] == [
+            reports.money(report.total),
+            reports.money(report.allocated),
+            reports.money(report.delivered),
+        ]
