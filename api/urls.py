@@ -5,7 +5,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from . import views
 from .exports import PledgeCsvExportView
-from .reports import ReportTotalsView
+from .reports import ReportTimelineView, ReportTotalsView
 
 app_name = "api"
 
@@ -15,6 +15,7 @@ class ApiRoot(APIRootView):
 
     more = {
         "reports/totals": "api:report-totals",
+        "reports/timeline": "api:report-timeline",
         "exports/pledges.csv": "api:pledge-export-csv",
         "schema": "api:schema",
         "docs": "api:docs",
@@ -39,6 +40,7 @@ urlpatterns = [
     # Before the router: its format suffixes would read "pledges/<pk>.<format>" otherwise.
     path("exports/pledges.csv", PledgeCsvExportView.as_view(), name="pledge-export-csv"),
     path("reports/totals/", ReportTotalsView.as_view(), name="report-totals"),
+    path("reports/timeline/", ReportTimelineView.as_view(), name="report-timeline"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Split: Swagger UI's start-up script is a file of its own, as the Content-Security-Policy
     # allows no inline script.
