@@ -137,27 +137,31 @@ def _accumulated(steps: dict[tuple, Step]) -> list[Step]:
 
 # --- allocated and delivered by the dates of the records --------------------------------
 
+# ``pledge`` is read twice, each time straight from the table with its indexes (not
+# materialized: SQLite would look it up without an index). In another currency the pledges
+# are joined to ``target`` as in ``reports._CONVERTED_SQL``: every pledge's date has its row
+# there, read first (SQLite's planner may otherwise scan it once per pledge); the records are
+# then found by their pledge's index.
 _RECORDS_SQL = """
-WITH pledge AS ({pledges}),
+WITH pledge AS {not_materialized} ({pledges}),
 {rates}
-counted AS (
-    SELECT p.id, p.eur_rate, {rate} AS rate, {counted} AS cents
-    FROM pledge p {joins}
-),
 event AS (
-    SELECT {event_keys} f.pledge_id, f.date AS recorded_on, f.id, f.kind,
-        f.cumulative_amount AS running
-    FROM {fulfilment} f JOIN pledge p ON p.id = f.pledge_id
-    WHERE f.amount IS NOT NULL AND NOT p.undated
+    SELECT {event_keys} p.id AS pledge_id, f.date AS recorded_on, f.id AS id, f.kind AS kind,
+        f.cumulative_amount AS running, p.eur_rate AS eur_rate, {rate} AS rate, {counted} AS cents
+    FROM {source} JOIN {fulfilment} f ON f.pledge_id = p.id {components}
+    WHERE f.amount IS NOT NULL AND NOT p.undated {same_date}
     UNION ALL
-    SELECT {event_keys} p.id, p.announced_on, 0, %s, p.total_amount
-    FROM pledge p WHERE p.undated
+    SELECT {event_keys} p.id, p.announced_on, 0, %s, p.total_amount, p.eur_rate, {rate},
+        {counted}
+    FROM {source} {components}
+    WHERE p.undated {same_date}
 ),
 running AS (
-    SELECT {keys} e.pledge_id, e.recorded_on, e.id,
+    SELECT {keys} e.pledge_id, e.recorded_on, e.id, e.eur_rate, e.rate, e.cents,
         MAX(CASE WHEN e.kind = %s THEN e.running END) OVER w AS delivered,
         MAX(CASE WHEN e.kind = %s THEN e.running END) OVER w AS allocated
     FROM event e
+    WHERE e.cents IS NOT NULL
     WINDOW w AS (
         PARTITION BY e.pledge_id ORDER BY e.recorded_on, e.id ROWS UNBOUNDED PRECEDING
     )
@@ -165,8 +169,7 @@ running AS (
 level AS (
     SELECT {keys} r.pledge_id, r.recorded_on, r.id,
         {delivered_level} AS delivered, {allocated_level} AS allocated
-    FROM running r JOIN counted c ON c.id = r.pledge_id
-    WHERE c.cents IS NOT NULL
+    FROM running r
 ),
 step AS (
     SELECT {keys} l.recorded_on,
@@ -192,20 +195,29 @@ def _recorded(pledges: QuerySet, keys: list[str], periods: list[str], currency: 
     )
     pledge_sql, pledge_params = rows.query.sql_with_params()
     levels, level_params = _levels(compile_sql)
-    if currency == conversion.EURO:
-        rates, rates_params = "", ()
-        rate, counted, joins, counted_params = "1", "p.counted_cents", "", ()
-    else:
+    parts = {
+        "rates": "",
+        "rate": "1",
+        "counted": "p.counted_cents",
+        "source": "pledge p",
+        "components": "",
+        "same_date": "",
+    }
+    rates_params, counted_params = (), ()
+    if currency != conversion.EURO:
         rates, rates_params = reports.rate_ctes(connection, compile_sql, currency)
-        rates += ","
-        rate, joins = "t.rate", _CONVERTED_JOINS
         counted, counted_params = _converted_counted(compile_sql)
+        parts = {
+            "rates": rates + ",",
+            "rate": "t.rate",
+            "counted": counted,
+            "source": "target t CROSS JOIN pledge p",
+            "components": "LEFT JOIN components k ON k.package_id = p.id",
+            "same_date": "AND t.announced_on = p.announced_on",
+        }
     sql = _RECORDS_SQL.format(
+        not_materialized="NOT MATERIALIZED" if reports.materializes(connection) else "",
         pledges=pledge_sql,
-        rates=rates,
-        rate=rate,
-        counted=counted,
-        joins=joins,
         event_keys="".join(f"p.{column}, " for column in quoted),
         keys="".join(f"{column}, " for column in quoted),
         fulfilment=connection.ops.quote_name(Fulfilment._meta.db_table),
@@ -216,23 +228,21 @@ def _recorded(pledges: QuerySet, keys: list[str], periods: list[str], currency: 
             for column in periods
         ),
         grouped=", ".join(_period_sql(connection, column) for column in periods),
+        **parts,
     )
     delivered, allocated = FulfilmentKind.DELIVERED.value, FulfilmentKind.ALLOCATED.value
+    # In the order they appear in the SQL: the counted value in both parts of ``event``.
     params = (
         *pledge_params,
         *rates_params,
         *counted_params,
         delivered,
+        *counted_params,
         delivered,
         allocated,
         *level_params,
     )
     return reports.fetched(pledges, sql, params, [*keys, *periods], ("allocated", "delivered"))
-
-
-_CONVERTED_JOINS = """
-    LEFT JOIN target t ON t.announced_on = p.announced_on
-    LEFT JOIN components k ON k.package_id = p.id"""
 
 
 def _converted_counted(compile_sql) -> tuple[str, tuple]:
@@ -248,18 +258,18 @@ def _converted_counted(compile_sql) -> tuple[str, tuple]:
 
 def _levels(compile_sql) -> tuple[dict[str, str], tuple]:
     """What a pledge has delivered and allocated after a record ``r`` (its running totals in
-    its currency), in cents of the report currency at its rate ``c.rate``, never more than it
-    counts (``c.cents``); what was delivered counts as allocated."""
+    its currency), in cents of the report currency at its rate ``r.rate``, never more than it
+    counts (``r.cents``); what was delivered counts as allocated."""
 
     def converted(column: str):
         running = RawSQL(column, ())  # noqa: S611 - one of this function's own column names
         return Coalesce(
-            expressions.ConvertedCents(running, RawSQL("c.eur_rate", ()), RawSQL("c.rate", ())),
+            expressions.ConvertedCents(running, RawSQL("r.eur_rate", ()), RawSQL("r.rate", ())),
             Value(0),
             output_field=BigIntegerField(),
         )
 
-    cents = RawSQL("c.cents", (), output_field=BigIntegerField())
+    cents = RawSQL("r.cents", (), output_field=BigIntegerField())
     delivered = converted("r.delivered")
     allocated = Greatest(converted("r.allocated"), delivered, output_field=BigIntegerField())
     (delivered_sql, delivered_params), (allocated_sql, allocated_params) = (
