@@ -83,7 +83,7 @@ def postgresql_database(server: str, prefix: str, size: int) -> str:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}_partial"')
             cursor.execute(f'CREATE DATABASE "{name}_partial"')
             fill(f"{server}/{name}_partial", size)
-            # Not ``with``: psycopg2 opens a transaction block there, where VACUUM cannot run.
+            # Not "with connect()": that opens a transaction, and VACUUM cannot run in one.
             filled = psycopg2.connect(f"{server}/{name}_partial")
             filled.autocommit = True
             filled.cursor().execute("VACUUM ANALYZE")

@@ -87,7 +87,8 @@ def parse_options(
 def timeline(
     pledges: QuerySet, options: TimelineOptions, *, include_cancelled: bool = False
 ) -> Timeline:
-    """The timeline of ``options`` over ``pledges`` (already filtered): two queries."""
+    """The timeline of ``options`` over ``pledges`` (already filtered): two queries, and one
+    for the names of a donor, category or event key."""
     pledges = reports.selected(pledges, include_cancelled=include_cancelled)
     keys = reports.key_columns(options.group_by)
     periods = list(reports.GROUP_KEYS[options.interval].columns)
@@ -103,9 +104,12 @@ def timeline(
             found = steps[(identity, period)] = Step(period, label, shown)
         return found
 
-    for values in reports._summed(pledges, keys + periods, options.currency, period=False):
+    pledged = reports._summed(pledges, keys + periods, options.currency, period=False)
+    recorded = _recorded(pledges, keys, periods, options.currency)
+    reports.with_shown([*pledged, *recorded], options.group_by)  # names: one query
+    for values in pledged:
         step(values).pledged += _money(values["total_cents"])
-    for values in _recorded(pledges, keys, periods, options.currency):
+    for values in recorded:
         found = step(values)
         found.allocated += _money(values["allocated"])
         found.delivered += _money(values["delivered"])
@@ -293,7 +297,7 @@ def _period_sql(connection, column: str) -> str:
             "month": month,
             "quarter": f"(({month} + 2) / 3)",
         }[part]
-    return f"CAST(EXTRACT({part.upper()} FROM recorded_on) AS integer)"
+    return f"date_part('{part}', recorded_on)::integer"
 
 
 # --- output, shared by the API and the command line -------------------------------------
