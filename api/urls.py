@@ -33,6 +33,7 @@ router.register("donors", views.DonorViewSet)
 router.register("categories", views.CategoryViewSet)
 router.register("events", views.EventViewSet)
 router.register("pledges", views.PledgeViewSet)
+router.register("fulfilments", views.FulfilmentViewSet)
 router.register("exchange-rates", views.ExchangeRateViewSet)
 
 urlpatterns = [

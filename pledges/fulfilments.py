@@ -622,12 +622,25 @@ def write_fulfilment(
     return save_fulfilment(write)
 
 
+def delete_with_children(owner, *managers: str, moment: dt.datetime | None = None) -> None:
+    """Delete ``owner`` after the rows of its ``managers`` (``"items"``, ``"sources"``), one by
+    one, every history row at the same ``moment``: the children's deletions belong to the
+    owner's deletion, not to its version before (``history``)."""
+    moment = moment or timezone.now()
+    for name in managers:
+        for child in getattr(owner, name).all():
+            child._history_date = moment
+            child.delete()
+    owner._history_date = moment
+    owner.delete()
+
+
 @transaction.atomic
-def delete_fulfilment(record: Fulfilment) -> None:
+def delete_fulfilment(record: Fulfilment, moment: dt.datetime | None = None) -> None:
     """Delete a record with its items and sources; its pledge follows."""
     Pledge.objects.select_for_update().filter(pk=record.pledge_id).first()
     pledge_id = record.pledge_id
-    record.delete()
+    delete_with_children(record, "items", "sources", moment=moment)
     settle([pledge_id])
 
 

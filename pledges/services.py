@@ -18,13 +18,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from . import conversion
 from .choices import AmountBasis
 from .codes import normalise_code
 from .counted import lifecycle_cents, refresh_counted_values, refresh_packages
 from .errors import RowsValidationError
-from .fulfilments import RecordLookups, pledge_record_errors
+from .fulfilments import RecordLookups, delete_with_children, pledge_record_errors
 from .lifecycle import set_lifecycle_without_records
 from .models import (
     DERIVED_FIELDS,
@@ -325,11 +326,13 @@ def stored_package_id(pledge: Pledge) -> int | None:
 def delete_pledge(pledge: Pledge) -> None:
     """Delete a pledge with its records, items and sources; its package counts it no more.
     The records go first, one by one (with their history): their items refer to the pledge's
-    items, which cannot be deleted while they do."""
+    items, which cannot be deleted while they do. Every history row of the deletion has the
+    same time (``fulfilments.delete_with_children``)."""
     package_id = stored_package_id(pledge)
+    moment = timezone.now()
     for record in pledge.fulfilments.all():
-        record.delete()
-    pledge.delete()
+        delete_with_children(record, "items", "sources", moment=moment)
+    delete_with_children(pledge, "items", "sources", moment=moment)
     refresh_counted_values([package_id])
 
 
