@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from import_export.admin import ImportExportMixin
-from import_export.formats.base_formats import CSV, XLSX
+from import_export.formats.base_formats import CSV
 from simple_history.admin import SimpleHistoryAdmin
 
 from .choices import AmountBasis
@@ -44,7 +44,7 @@ from .models import (
 )
 from .package_rules import PackageLookups, check_package_rules
 from .permissions import EDIT_PLEDGES, VIEW_PLEDGES, may_edit, may_import
-from .resources import PledgeResource
+from .resources import PledgeResource, PledgeXLSX
 from .services import delete_pledge, rates_changed, store_pledge
 from .value_notes import value_eur_note
 
@@ -359,7 +359,7 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
     form = PledgeAdminForm
     # Import and export in the layout of manage.py import_pledges / export_pledges.
     resource_classes = [PledgeResource]
-    formats = [CSV, XLSX]
+    formats = [CSV, PledgeXLSX]
     form = PledgeAdminForm
     import_form_class = PledgeImportForm
     list_display = [

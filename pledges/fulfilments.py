@@ -493,12 +493,14 @@ def validate_fulfilment(
     items: Iterable[Mapping[str, Any]] | None = None,
     sources: Iterable[Mapping[str, Any]] | None = None,
     lock: bool = False,
+    context: PledgeRecords | None = None,
 ) -> FulfilmentWrite:
     """Set ``fields`` on ``fulfilment`` (or a new record), check it with ``items`` (dicts of
     ``item_id`` and ``quantity``) and ``sources`` (dicts of source fields), None keeping its
     own; write nothing. Raises FulfilmentValidationError naming every bad field. With
     ``lock`` (inside a transaction) its pledge's row is locked, so that two writers cannot
-    both take the last of what was promised."""
+    both take the last of what was promised. ``context``: its pledge as loaded for many
+    records at once (imports: ``pledge_records``, with the records before it held)."""
     record = fulfilment or Fulfilment()
     left = record.pledge_id if record.pk else None
     for name, value in fields.items():
@@ -508,7 +510,8 @@ def validate_fulfilment(
         record.full_clean(exclude=["pledge"], validate_unique=False, validate_constraints=False)
     except ValidationError as error:
         errors.update(error.message_dict)
-    context = _record_context(record, lock, errors)
+    if context is None:
+        context = _record_context(record, lock, errors)
     for name, messages in record_field_errors(record, context).items():
         errors.setdefault(name, []).extend(messages)
     new_items, new_sources = _check_children(record, items, sources, context, errors)
