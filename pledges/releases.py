@@ -377,6 +377,26 @@ def _reference_rows(model, columns: list[str]) -> Iterator[list[str]]:
         yield [neutralise("" if value is None else str(value)) for value in values]
 
 
+def _write_tables(directory: Path) -> list[dict]:
+    """The reference tables, the pledges and their records as CSV files; their resources."""
+    resources = []
+    for name, (model, columns, fields, key) in REFERENCE_TABLES.items():
+        _write_csv(directory / f"{name}.csv", _reference_rows(model, columns))
+        schema = {"fields": fields, "primaryKey": key}
+        resources.append(_resource(name, schema, f"{model._meta.verbose_name_plural}."))
+    _write_csv(directory / "pledges.csv", iter_rows(export_queryset(Pledge.objects.all())))
+    resources.append(_resource("pledges", _pledge_schema(), "Pledges in the import layout."))
+    _write_csv(directory / "fulfilments.csv", iter_fulfilment_rows(fulfilments_queryset()))
+    resources.append(
+        _resource(
+            "fulfilments",
+            _fulfilment_schema(),
+            "Allocation and delivery records of the pledges, in their import layout.",
+        )
+    )
+    return resources
+
+
 def write_release(
     directory: Path,
     *,
@@ -394,22 +414,8 @@ def write_release(
     created = (now or timezone.now()).astimezone(dt.UTC)
     version = version or next_version(previous["version"] if previous else None)
     directory.mkdir(parents=True, exist_ok=True)
-    resources = []
     with transaction.atomic():  # one consistent snapshot (REPEATABLE READ on PostgreSQL)
-        for name, (model, columns, fields, key) in REFERENCE_TABLES.items():
-            _write_csv(directory / f"{name}.csv", _reference_rows(model, columns))
-            schema = {"fields": fields, "primaryKey": key}
-            resources.append(_resource(name, schema, f"{model._meta.verbose_name_plural}."))
-        _write_csv(directory / "pledges.csv", iter_rows(export_queryset(Pledge.objects.all())))
-        resources.append(_resource("pledges", _pledge_schema(), "Pledges in the import layout."))
-        _write_csv(directory / "fulfilments.csv", iter_fulfilment_rows(fulfilments_queryset()))
-        resources.append(
-            _resource(
-                "fulfilments",
-                _fulfilment_schema(),
-                "Allocation and delivery records of the pledges, in their import layout.",
-            )
-        )
+        resources = _write_tables(directory)
         changes = changes_since(previous["created"] if previous else None)
     _write_csv(directory / "changes.csv", [CHANGE_COLUMNS, *(c.row() for c in changes)])
     resources.append(

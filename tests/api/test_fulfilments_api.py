@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from pledges.models import Fulfilment, FulfilmentItem, FulfilmentSource, Pledge
-from tests.factories import PledgeFactory, PledgeItemFactory, add_record
+from tests.factories import CountryFactory, PledgeFactory, PledgeItemFactory, add_record
 
 URL = "/api/v1/fulfilments/"
 PLEDGES = "/api/v1/pledges/"
@@ -320,3 +320,30 @@ def test_list_queries_do_not_grow(anon, pledge):
     assert response.json()["count"] == 21
     # data version, count, page, items, sources
     assert one == many == 5
+
+
+def test_the_records_export(anon, editor, pledge, refs, settings):
+    import csv
+    import io
+
+    other = PledgeFactory(
+        donor=CountryFactory(name="Norway"), category=refs["category"], amount=Decimal(100)
+    )
+    add_record(pledge, amount=Decimal("1.00"))
+    add_record(pledge, amount=Decimal("2.00"), date=dt.date(2025, 8, 1))
+    add_record(other, amount=Decimal("3.00"))
+    response = anon.get("/api/v1/exports/fulfilments.csv", {"donor": refs["donor"].pk})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(r["pledge_ref"], r["amount"], r["currency"]) for r in rows] == [
+        (f"pledge-{pledge.pk}", "1.00", "GBP"),
+        (f"pledge-{pledge.pk}", "2.00", "GBP"),
+    ]
+    assert anon.get("/api/v1/exports/fulfilments.csv", {"donor": "x"}).status_code == 400
+    settings.API_ANON_EXPORT_MAX_ROWS = 2
+    assert anon.get("/api/v1/exports/fulfilments.csv").status_code == 401
+    assert editor.get("/api/v1/exports/fulfilments.csv").status_code == 200
+    root = anon.get("/api/v1/").json()
+    assert root["fulfilments"].endswith("/api/v1/fulfilments/")
+    assert root["exports/fulfilments.csv"].endswith("/api/v1/exports/fulfilments.csv")
