@@ -347,3 +347,36 @@ def test_the_records_export(anon, editor, pledge, refs, settings):
     root = anon.get("/api/v1/").json()
     assert root["fulfilments"].endswith("/api/v1/fulfilments/")
     assert root["exports/fulfilments.csv"].endswith("/api/v1/exports/fulfilments.csv")
+
+
+def test_the_seeds_delivered_shells_are_undated(anon, reference_data):
+    """ "Additionally, 140,000 artillery shells have already been delivered": delivered, with
+    no date of delivery nor record, so counted as delivered in full (undated)."""
+    shells = Pledge.objects.get(external_ref="udcg-2025-06-gb-shells")
+    shown = anon.get(f"{PLEDGES}{shells.pk}/").json()
+    assert (shown["status"], shown["amount"], shown["delivered_amount"]) == (
+        "delivered",
+        None,
+        None,
+    )
+    assert (shown["delivery"], shown["undated"]) == ("full", True)
+    assert [(i["name"], i["quantity"]) for i in shown["items"]] == [("artillery shell", 140000)]
+    # The seed states no record: none is invented.
+    assert anon.get(URL).json()["count"] == 0
+
+
+def test_the_german_confirmation_takes_no_records(editor, reference_data):
+    confirmation = Pledge.objects.get(external_ref="udcg-2025-06-de-package")
+    assert confirmation.reannounces.external_ref == "de-2025-05-28-package"
+    data = {
+        "pledge": confirmation.pk,
+        "kind": "allocated",
+        "date": "2025-07-01",
+        "amount": "1000000.00",
+        "sources": [SOURCE],
+    }
+    response = editor.post(URL, data, format="json")
+    assert response.status_code == 400
+    assert "re-announces" in response.json()["pledge"][0]
+    response = editor.post(URL, {**data, "pledge": confirmation.reannounces_id}, format="json")
+    assert response.status_code == 201, response.data
