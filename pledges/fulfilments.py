@@ -173,14 +173,18 @@ def pledge_records(
 ) -> dict[int, PledgeRecords]:
     """``PledgeRecords`` of the pledges ``pledge_ids``, in a few queries for any number; with
     ``lock``, their rows are locked until the end of the transaction (in the order of their
-    ids, so that two writers cannot wait for each other)."""
+    ids, so that two writers cannot wait for each other), before their records are read: a
+    writer that held the lock has committed what they hold by then."""
     ids = sorted(set(pledge_ids))
     found: dict[int, PledgeRecords] = {}
-    held = load_held(ids, excluding=excluding)
     for chunk in _chunks(ids):
         pledges = Pledge.objects.filter(pk__in=chunk).order_by("pk")
         for pledge in pledges.select_for_update() if lock else pledges:
-            found[pledge.pk] = PledgeRecords(pledge, {}, held.get(pledge.pk) or Held())
+            found[pledge.pk] = PledgeRecords(pledge, {}, Held())
+    for pk, held in load_held(ids, excluding=excluding).items():
+        if pk in found:
+            found[pk].held = held
+    for chunk in _chunks(ids):
         for item in PledgeItem.objects.filter(pledge_id__in=chunk):
             found[item.pledge_id].items[item.pk] = item
         for parent_id, value_eur in (
@@ -244,12 +248,15 @@ def _check_amount_limits(record: Fulfilment, context: PledgeRecords, refuse) -> 
     its total, and a package's to at most what it counts once its components are subtracted."""
     pledge, kind = context.pledge, record.kind
     recorded = context.held.amounts.get(kind, ZERO) + record.amount
-    if recorded > pledge.total_amount:
+    total = conversion.pledge_total(
+        pledge.amount, pledge.amount_basis, pledge.period_start_year, pledge.period_end_year
+    )
+    if recorded > total:
         refuse(
             "amount",
             f"The {kind} records of this pledge would add up to "
             f"{money(recorded, pledge.currency)}, more than its total of "
-            f"{money(pledge.total_amount, pledge.currency)}.",
+            f"{money(total, pledge.currency)}.",
         )
         return
     if not context.components_cents or pledge.eur_rate is None or pledge.value_eur is None:
