@@ -72,9 +72,10 @@ def postgresql_database(server: str, prefix: str, size: int) -> str:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}_partial"')
             cursor.execute(f'CREATE DATABASE "{name}_partial"')
             fill(f"{server}/{name}_partial", size)
-            with psycopg2.connect(f"{server}/{name}_partial") as filled:
-                filled.autocommit = True
-                filled.cursor().execute("VACUUM ANALYZE")
+            # Not "with connect()": that opens a transaction, and VACUUM cannot run in one.
+            filled = psycopg2.connect(f"{server}/{name}_partial")
+            filled.autocommit = True
+            filled.cursor().execute("VACUUM ANALYZE")
             filled.close()
             cursor.execute(f'ALTER DATABASE "{name}_partial" RENAME TO "{name}"')
     admin.close()
