@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from .choices import AmountBasis, FulfilmentKind, PledgeStatus
 from .conversion import own_counted_cents, period_years, to_cents
-from .lifecycle import recorded_cents, refresh_lifecycle
+from .lifecycle import follow_records, recorded_cents, refresh_lifecycle
 from .models import COUNTED_FIELDS, Pledge
 
 CHUNK_SIZE = 2000
@@ -66,6 +66,9 @@ def refresh_packages() -> int:
 
 def _refresh(targets: set[int]) -> int:
     refresh_lifecycle(targets)
+    # The status the records decide, with its history row (status alone: no counted value
+    # depends on a change between delivered and committed).
+    follow_records(targets)
     recorded = recorded_cents(targets)
     components: dict[int, int] = defaultdict(int)
     for package_id, value_eur in (

@@ -10,7 +10,9 @@ delivered amount to the cent, whatever their number.
 
 ``refresh_lifecycle`` recomputes all of it from what is stored; ``counted.refresh_counted_values``
 calls it for the pledges a write touched (every write path calls that), before the counted
-cents of the reports (``counted``) are taken from it.
+cents of the reports (``counted``) are taken from it. ``follow_records`` then gives the status
+that the records decide (delivered in full: ``delivered``; a ``delivered`` pledge whose delivery
+records fall short: ``committed``), with a history row saying why.
 """
 
 from collections import defaultdict
@@ -18,7 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.utils import timezone
 
 from .choices import Delivery, FulfilmentKind, PledgeStatus
 from .conversion import round_money, to_cents
@@ -116,7 +119,7 @@ def _refresh_records(pledges: dict[int, Pledge]) -> dict[int, Recorded]:
         running[record.pledge_id, record.kind] = after
         cents = None
         if record.amount is not None and pledge.eur_rate is not None:
-            cents = _eur_cents(after, pledge.eur_rate) - _eur_cents(before, pledge.eur_rate)
+            cents = eur_cents(after, pledge.eur_rate) - eur_cents(before, pledge.eur_rate)
         totals = recorded[record.pledge_id]
         if record.kind == DELIVERED:
             totals.delivered = after
@@ -130,7 +133,8 @@ def _refresh_records(pledges: dict[int, Pledge]) -> dict[int, Recorded]:
     return recorded
 
 
-def _eur_cents(amount: Decimal, eur_rate: Decimal) -> int:
+def eur_cents(amount: Decimal, eur_rate: Decimal) -> int:
+    """``amount`` (a pledge's own currency) in euro cents at the pledge's rate, rounded half up."""
     return to_cents(round_money(amount / eur_rate))
 
 
@@ -170,3 +174,55 @@ def recorded_cents(pledge_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     ):
         cents[pledge_id][kind] = int(total)
     return cents
+
+
+# The change reasons of the history rows that ``follow_records`` writes (at most 100 characters).
+DELIVERED_IN_FULL = "Status follows the records: delivered in full"
+DELIVERY_SHORT = "Status follows the records: the delivery records fall short of the total"
+
+
+def follow_records(pledge_ids: Iterable[int]) -> set[int]:
+    """Give the pledges of ``pledge_ids`` the status their stored records decide
+    (docs/methodology.md#allocated-and-delivered); returns the ids whose status changed.
+
+    A pledge that its delivery records deliver in full becomes ``delivered``; a ``delivered``
+    pledge whose delivery records fall short of what it promised becomes ``committed``. A
+    cancelled pledge stays cancelled; a pledge marked delivered without delivery records is
+    ``undated``, not short; a pledge with nothing to measure its records against (no amount, no
+    stated quantity) keeps the status its editors give it. Each change is a new version of the
+    pledge: its version is incremented in the database and a history row says why.
+    """
+    ids = sorted(set(pledge_ids))
+    if not ids:
+        return set()
+    measurable = Q(amount__isnull=False) | Exists(
+        PledgeItem.objects.filter(pledge=OuterRef("pk"), quantity__isnull=False)
+    )
+    decided = (
+        (
+            PledgeStatus.DELIVERED,
+            Q(delivery=Delivery.FULL, undated=False)
+            & ~Q(status__in=[PledgeStatus.DELIVERED, PledgeStatus.CANCELLED]),
+            DELIVERED_IN_FULL,
+        ),
+        (
+            PledgeStatus.COMMITTED,
+            Q(status=PledgeStatus.DELIVERED, undated=False)
+            & ~Q(delivery=Delivery.FULL)
+            & measurable,
+            DELIVERY_SHORT,
+        ),
+    )
+    changed: set[int] = set()
+    for status, condition, reason in decided:
+        pks = list(Pledge.objects.filter(condition, pk__in=ids).values_list("pk", flat=True))
+        if not pks:
+            continue
+        Pledge.objects.filter(pk__in=pks).update(
+            status=status, version=F("version") + 1, updated_at=timezone.now()
+        )
+        Pledge.history.bulk_history_create(
+            list(Pledge.objects.filter(pk__in=pks)), update=True, default_change_reason=reason
+        )
+        changed.update(pks)
+    return changed

@@ -214,6 +214,22 @@ def check_history(answers):
     assert {"field": "status", "old": "announced", "new": "committed"} in newest["changes"]
 
 
+def check_delivery(answers):
+    created, pledge, listed = answers
+    assert created.status_code == 201, created.content
+    record = created.json()
+    assert (record["pledge"], record["kind"], record["amount"]) == (9, "delivered", "200000000.00")
+    assert created["ETag"] == '"1"'
+    shown = pledge.json()
+    assert shown["title"] == "$700 million for drones"
+    assert (shown["amount"], shown["currency"]) == ("700000000.00", "USD")
+    assert shown["allocated_amount"] == shown["delivered_amount"] == "200000000.00"
+    assert (shown["delivery"], shown["undated"], shown["status"]) == ("partial", False, "committed")
+    assert pledge["ETag"] == f'"{shown["version"]}"'
+    assert Pledge.history.filter(id=9).count() == 1  # a new representation, not a new edit
+    assert [row["id"] for row in listed.json()["results"]] == [record["id"]]
+
+
 def check_rate(answers):
     (answer,) = answers
     body = answer.json()
@@ -231,6 +247,7 @@ CHECKS = {
     "create": check_create,
     "change": check_change,
     "history": check_history,
+    "delivery": check_delivery,
     "rate": check_rate,
 }
 
