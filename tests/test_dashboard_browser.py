@@ -14,7 +14,7 @@ from django.core.management import call_command
 from pledges.reports import key_label
 from tests.browser import PHONE, overflow
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture

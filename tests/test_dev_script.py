@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Each test runs dev.py in a process of its own; the ones that serve share one migrated
+# database, in one worker of a parallel run.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dev-script")]
 
 
 def free_port() -> int:

@@ -24,7 +24,10 @@ from tests.servers import gunicorn
 
 # Transactional: the server process must see the data this test commits, and whatever the
 # fuzzer writes is flushed afterwards.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 SEED = "20250604"

@@ -12,6 +12,7 @@ from tests.browser import LAPTOP, PHONE, overflow
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 SCREENSHOTS = os.environ.get("ADMIN_SCREENSHOTS")  # a directory, e.g. docs/

@@ -18,6 +18,7 @@ from pledges.choices import AmountBasis, PledgeStatus
 from pledges.models import Pledge
 from pledges.services import store_pledge
 from tests import ecb
+from tests.conftest import shared_by_module
 from tests.factories import PledgeFactory
 
 GROUP_BYS = ["", "donor", "category,month", "status,currency", "event,quarter", "recipient,year"]
@@ -25,8 +26,7 @@ CURRENCIES = ["EUR", "USD", "GBP"]
 PERIOD_GROUP_BYS = ["year", "donor,year", "year,currency"]
 
 
-@pytest.fixture
-def generated(db):
+def generate() -> None:
     """A few thousand generated pledges, and packages whose components are in other currencies
     and on other dates than their package (the generator keeps them alike)."""
     call_command("generate_pledges", 2500, seed=11, batch_size=1000, verbosity=0)
@@ -54,6 +54,10 @@ def generated(db):
     store_pledge(package)  # written past validation, through the write path
     package.refresh_from_db()
     assert package.value_eur is not None and package.counted_cents == 0
+
+
+# Written once for the module's tests, which only read them.
+generated = shared_by_module(generate)
 
 
 def _fields(pledge) -> dict:
@@ -136,7 +140,7 @@ def _answered(currency: str, group_by: str, allocation: str | None = None) -> di
     return rows
 
 
-def test_every_report_equals_the_pledges_converted_one_by_one(generated, subtests):
+def test_every_report_equals_the_pledges_converted_one_by_one(generated, db, subtests):
     assert Pledge.objects.filter(currency="UAH").exists()
     assert Pledge.objects.filter(amount_basis=AmountBasis.PER_YEAR).exists()
     assert Pledge.objects.filter(status=PledgeStatus.CANCELLED, parent__isnull=False).exists()
@@ -150,7 +154,7 @@ def test_every_report_equals_the_pledges_converted_one_by_one(generated, subtest
                 assert _answered(currency, group_by, "period") == expected
 
 
-def test_counted_values_are_what_every_write_left(generated):
+def test_counted_values_are_what_every_write_left(generated, db):
     """What the database keeps equals what the pledges count computed from scratch."""
     expected = _expected("EUR", "")[()][0]
     assert (
@@ -193,7 +197,7 @@ def _plain_orm(pledges, currency: str, group_by: list[str]) -> list[dict]:
 
 
 @pytest.mark.parametrize("group_by", [["donor"], ["category", "status"]])
-def test_the_hand_written_query_is_the_plain_orm(generated, group_by):
+def test_the_hand_written_query_is_the_plain_orm(generated, db, group_by):
     pledges = Pledge.objects.exclude(status=PledgeStatus.CANCELLED).filter(
         announced_on__year__gte=2022
     )
