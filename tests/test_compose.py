@@ -19,8 +19,7 @@ import yaml
 from tests.servers import ROOT, gunicorn
 
 PASSWORD = "a-long-local-password-1"
-# Both tests serve the one site that compose_env sets up, in one worker of a parallel run.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("compose")]
+pytestmark = pytest.mark.slow  # server processes
 
 
 def compose_environment(**given: str) -> dict[str, str]:

@@ -14,9 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Each test runs dev.py in a process of its own; the ones that serve share one migrated
-# database, in one worker of a parallel run.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dev-script")]
+pytestmark = pytest.mark.slow  # dev.py in processes of its own
 
 
 def free_port() -> int:
