@@ -221,6 +221,9 @@ def shared_by_module(make):
     def fixture(django_db_setup, django_db_blocker):
         with django_db_blocker.unblock():
             atomic = transaction.atomic()
+            # As the class-wide transaction of Django's TestCase: not counted against a
+            # durable atomic block inside a test.
+            atomic._from_testcase = True
             atomic.__enter__()
             try:
                 value = make()
@@ -235,10 +238,16 @@ def shared_by_module(make):
     return fixture
 
 
+def load_reference_data() -> None:
+    """The fixtures of the project (categories, donors, events, seed pledges) with values."""
+    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
+
+
 @pytest.fixture
 def reference_data(db):
-    """The fixtures of the project (categories, donors, events, seed pledges) with values."""
-    call_command("load_reference_data", verbosity=0)
+    """The fixtures of the project (categories, donors, events, seed pledges) with values.
+    (A module whose tests all read them may share them instead: ``shared_by_module``.)"""
+    load_reference_data()
 
 
 @pytest.fixture(scope="session", autouse=True)
