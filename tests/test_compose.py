@@ -19,6 +19,7 @@ import yaml
 from tests.servers import ROOT, gunicorn
 
 PASSWORD = "a-long-local-password-1"
+pytestmark = pytest.mark.slow  # server processes
 
 
 def compose_environment(**given: str) -> dict[str, str]:
@@ -34,9 +35,11 @@ def compose_environment(**given: str) -> dict[str, str]:
     return resolved
 
 
-@pytest.fixture
-def compose_env(tmp_path):
-    """Compose's settings, on an SQLite file of its own with a superuser (no db service here)."""
+@pytest.fixture(scope="module")
+def compose_env(tmp_path_factory):
+    """Compose's settings, on an SQLite file of its own with a superuser (no db service here),
+    set up once for the tests of this module (each serves it with its own gunicorn)."""
+    tmp_path = tmp_path_factory.mktemp("compose")
     env = compose_environment(SECRET_KEY=secrets.token_urlsafe(50), POSTGRES_PASSWORD="x")
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}", REDIS_URL="")
     environment = {**os.environ, **env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}

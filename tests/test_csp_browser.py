@@ -10,6 +10,7 @@ from tests.test_dashboard_browser import page  # noqa: F401 - the fixture
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 

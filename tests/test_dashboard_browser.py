@@ -19,7 +19,7 @@ from pledges.models import Fulfilment
 from pledges.reports import key_label
 from tests.browser import PHONE, overflow
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import redis
 from tests.servers import ROOT, gunicorn
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+pytestmark = pytest.mark.slow  # server processes
 
 
 def redis_answers() -> bool:

@@ -18,7 +18,10 @@ WRITERS = 12
 
 # Transactional (the server answers from other threads); serialized_rollback puts back what
 # the migrations made (groups), rates_kept the rates.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def patch(url: str, token: str, body: dict, if_match: str | None = None) -> int:

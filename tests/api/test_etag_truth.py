@@ -70,7 +70,7 @@ def test_recompute_without_a_change_keeps_every_etag(editor, pledges):
     assert [read(editor, url) for url in pledges] == before
 
 
-def test_load_ecb_rates_changes_the_etag_when_the_value_changes(editor, pledges):
+def test_load_ecb_rates_changes_the_etag_when_the_value_changes(editor, pledges, recent_ecb_file):
     in_pounds, in_euros = pledges
     _, value = read(editor, in_pounds)
     double_the_gbp_rate()
@@ -78,7 +78,7 @@ def test_load_ecb_rates_changes_the_etag_when_the_value_changes(editor, pledges)
     etag, _ = read(editor, in_pounds)
     euro_etag, _ = read(editor, in_euros)
 
-    # The bundled ECB file puts the real rate back, and with it the first value.
+    # The ECB file (its rows of 2025) puts the real rate back, and with it the first value.
     call_command("load_ecb_rates", stdout=io.StringIO())
 
     new_etag, new_value = read(editor, in_pounds)

@@ -90,7 +90,7 @@ def test_list_filtered_by_currency(anon, db):
     assert {r["currency"] for r in body["results"]} == {"GBP"}
 
 
-def test_list_is_paginated(anon, db):
+def test_list_is_paginated(anon, full_ecb_history):
     body = anon.get(URL, {"currency": "USD"}).json()
     assert body["count"] == len(ecb_rates()["USD"])
     assert len(body["results"]) == 50

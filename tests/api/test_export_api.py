@@ -12,9 +12,13 @@ from django.urls import reverse
 
 from pledges.models import Pledge
 from pledges.spreadsheet import HEADER
+from tests.conftest import load_reference_data, shared_by_module
 from tests.factories import CategoryFactory, DonorFactory, PledgeFactory, PledgeItemFactory
 
 URL = "/api/v1/exports/pledges.csv"
+pytestmark = pytest.mark.django_db
+# The reference data, loaded once for the module's tests (each runs in a savepoint of its own).
+reference_data = shared_by_module(load_reference_data)
 
 
 @pytest.fixture

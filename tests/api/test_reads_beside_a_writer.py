@@ -18,7 +18,10 @@ from tests.api.test_concurrent_writes import editor_token, patch  # noqa: F401 -
 from tests.ecb import ecb_rate
 from tests.factories import PledgeFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 DAY = dt.date(2025, 6, 4)
 # Well under the SQLite busy timeout (20 s): a read that waited for the lock would not answer.

@@ -3,11 +3,11 @@ what the plain ``icontains`` scan found: compared with an independent filter in 
 
 from io import StringIO
 
-import pytest
 from django.core.management import call_command
 from django.db import connection
 
 from pledges.models import Pledge
+from tests.conftest import load_reference_data, shared_by_module
 from tests.factories import PledgeFactory, PledgeItemFactory
 
 URL = "/api/v1/pledges/"
@@ -74,8 +74,8 @@ def found(client, term: str) -> set[int]:
         page += 1
 
 
-@pytest.fixture
-def many_pledges(reference_data):
+def make_many_pledges() -> None:
+    load_reference_data()
     call_command("generate_pledges", "300", "--seed", "7", verbosity=0, stdout=StringIO())
     for index, text in enumerate(AWKWARD):
         pledge = PledgeFactory(title=text if index % 2 else "plain", description=text)
@@ -83,7 +83,11 @@ def many_pledges(reference_data):
         PledgeItemFactory(pledge=PledgeFactory(), name=text.swapcase())
 
 
-def test_search_finds_what_icontains_finds(anon, many_pledges):
+# Written once for the module's tests (each runs in a savepoint of its own).
+many_pledges = shared_by_module(make_many_pledges)
+
+
+def test_search_finds_what_icontains_finds(anon, many_pledges, db):
     for term in TERMS:
         assert found(anon, term) == expected(term), term
     assert expected("drone")  # the data do hold matches

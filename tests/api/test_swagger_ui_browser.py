@@ -11,6 +11,7 @@ from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 # Transactional: the server thread must not wait on a transaction held open by the test.
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

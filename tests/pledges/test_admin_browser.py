@@ -14,6 +14,7 @@ from tests.factories import add_record
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 SCREENSHOTS = os.environ.get("ADMIN_SCREENSHOTS")  # a directory, e.g. docs/

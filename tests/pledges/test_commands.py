@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 DAY = dt.date(2025, 6, 4)
 
 
+@pytest.mark.slow  # writes the 220,000 rates of the whole file
 def test_load_ecb_rates_loads_the_bundled_history_and_recomputes_values():
     pledge = PledgeFactory(amount=Decimal("1000.00"), currency="USD", announced_on=DAY)
     ExchangeRate.objects.filter(currency="USD", date=DAY).update(rate=Decimal("2"))

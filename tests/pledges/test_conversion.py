@@ -22,7 +22,7 @@ SATURDAY = dt.date(2025, 6, 7)
 FRIDAY = dt.date(2025, 6, 6)
 
 
-def test_the_stored_history_is_the_whole_bundled_file():
+def test_the_stored_history_is_the_whole_bundled_file(full_ecb_history):
     from pledges.models import ExchangeRate
 
     expected = sum(len(days) for days in ecb_rates().values())
@@ -80,11 +80,11 @@ def test_a_rate_older_than_seven_days_is_never_used():
     assert convert(Decimal(1), "RUB", "EUR", last_rub + dt.timedelta(days=30)) is None
 
 
-def test_no_rate_before_the_first_ecb_date():
+def test_no_rate_before_the_first_ecb_date(full_ecb_history):
     assert ExchangeRate.objects.rate_for("USD", dt.date(1998, 12, 31)) is None
 
 
-def test_the_in_memory_table_follows_the_same_rule_as_the_database():
+def test_the_in_memory_table_follows_the_same_rule_as_the_database(full_ecb_history):
     table = ExchangeRate.objects.table()
     last_rub = max(ecb_rates()["RUB"])
     days = [SATURDAY, FRIDAY, dt.date(2024, 12, 25), dt.date(1999, 1, 1), last_rub]

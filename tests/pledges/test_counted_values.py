@@ -106,7 +106,7 @@ def test_a_refused_write_leaves_them(editor, package):
     assert stored_counted() == before
 
 
-def test_the_admin_keeps_them(client, package):
+def test_the_admin_keeps_them(client, package, recent_ecb_file):
     admin = User.objects.create_superuser("counted-admin", password="not-used")
     client.force_login(admin)
     component = package.components.get()
@@ -152,7 +152,7 @@ def test_an_import_keeps_them(package):
     assert_kept()
 
 
-def test_a_rate_reload_keeps_them(package):
+def test_a_rate_reload_keeps_them(package, recent_ecb_file):
     ExchangeRate.objects.filter(currency="GBP", date=DAY).update(rate=Decimal("2"))
     call_command("recompute_pledge_values", verbosity=0)
     package.refresh_from_db()

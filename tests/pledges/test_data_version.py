@@ -125,7 +125,7 @@ def test_an_import_advances_it(tmp_path):
     assert Pledge.objects.count() == 1
 
 
-def test_fixtures_rate_reloads_and_recomputes_advance_it():
+def test_fixtures_rate_reloads_and_recomputes_advance_it(recent_ecb_file):
     advances(lambda: call_command("load_reference_data", verbosity=0, stdout=StringIO()))
     day = dt.date(2025, 6, 4)
     ExchangeRate.objects.filter(currency="USD", date=day).update(rate=Decimal("2"))

@@ -14,9 +14,12 @@ from pledges.choices import DonorKind
 from pledges.models import Category, Donor, Event, Pledge, Source
 from pledges.reports import parse_options, totals
 from pledges.services import validate_pledge
+from tests.conftest import load_reference_data, shared_by_module
 from tests.ecb import ecb_rate
 
 pytestmark = pytest.mark.django_db
+# The reference data, loaded once for the module's tests (each runs in a savepoint of its own).
+reference_data = shared_by_module(load_reference_data)
 
 SEED = Path(__file__).resolve().parents[2] / "fixtures" / "seeds" / "udcg-news-june-2025.txt"
 MEETING = dt.date(2025, 6, 4)

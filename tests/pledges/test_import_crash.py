@@ -22,7 +22,10 @@ from pledges.models import Pledge, PledgeItem, Source
 from tests.pledges.test_import_export import csv_file, row
 from tests.servers import ROOT, database_url
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 PACKAGES = 3000  # and as many components
 

@@ -32,6 +32,7 @@ from pledges.counted import refresh_counted_values
 from pledges.models import Fulfilment, Pledge
 from pledges.services import store_pledge
 from tests import ecb
+from tests.conftest import shared_by_module
 from tests.factories import PledgeFactory
 
 GROUP_BYS = ["", "donor", "category,month", "status,currency", "event,quarter", "recipient,year"]
@@ -39,8 +40,7 @@ CURRENCIES = ["EUR", "USD", "GBP"]
 PERIOD_GROUP_BYS = ["year", "donor,year", "year,currency"]
 
 
-@pytest.fixture
-def generated(db):
+def generate() -> None:
     """A few thousand generated pledges, and packages whose components are in other currencies
     and on other dates than their package (the generator keeps them alike)."""
     call_command("generate_pledges", 2500, seed=11, batch_size=1000, verbosity=0)
@@ -106,6 +106,10 @@ def _unusual_records(packages):
             )
             touched.append(again.pk)
     refresh_counted_values(touched)
+
+
+# Written once for the module's tests, which only read them.
+generated = shared_by_module(generate)
 
 
 def _fields(pledge) -> dict:
@@ -242,7 +246,7 @@ def _answered(currency: str, group_by: str, allocation: str | None = None) -> di
     return rows
 
 
-def test_every_report_equals_the_pledges_converted_one_by_one(generated, subtests):
+def test_every_report_equals_the_pledges_converted_one_by_one(generated, db, subtests):
     assert Pledge.objects.filter(currency="UAH").exists()
     assert Pledge.objects.filter(amount_basis=AmountBasis.PER_YEAR).exists()
     assert Pledge.objects.filter(status=PledgeStatus.CANCELLED, parent__isnull=False).exists()
@@ -263,7 +267,7 @@ def test_every_report_equals_the_pledges_converted_one_by_one(generated, subtest
                 assert _answered(currency, group_by, "period") == expected
 
 
-def test_counted_values_are_what_every_write_left(generated):
+def test_counted_values_are_what_every_write_left(generated, db):
     """What the database keeps equals what the pledges count computed from scratch, their
     records' allocated and delivered money too."""
     expected = _expected("EUR", "")[()][:3]
@@ -323,7 +327,7 @@ def _plain_orm(pledges, currency: str, group_by: list[str]) -> list[dict]:
 
 
 @pytest.mark.parametrize("group_by", [["donor"], ["category", "status"]])
-def test_the_hand_written_query_is_the_plain_orm(generated, group_by):
+def test_the_hand_written_query_is_the_plain_orm(generated, db, group_by):
     pledges = Pledge.objects.exclude(status=PledgeStatus.CANCELLED).filter(
         announced_on__year__gte=2022
     )
@@ -394,7 +398,7 @@ def _expected_timeline(currency: str, interval: str) -> dict:
 
 
 @pytest.mark.parametrize("currency", CURRENCIES)
-def test_the_timeline_equals_the_records_worked_out_one_by_one(generated, currency):
+def test_the_timeline_equals_the_records_worked_out_one_by_one(generated, db, currency):
     from pledges import timeline
 
     report = reports.totals(Pledge.objects.all(), reports.parse_options(currency=currency))
