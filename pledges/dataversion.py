@@ -40,6 +40,10 @@ WEIGHT_MODULUS = 2**62
 _READ = (
     f"SELECT COALESCE(SUM(weight), 0) % {WEIGHT_MODULUS}, COALESCE(MAX(id), 0) FROM {CHANGE_TABLE}"
 )
+# SQLite adds 64-bit integers and fails on an overflow ("integer overflow"). A database that ran
+# migration 0008 before its triggers updated the one row holds up to four rows of random
+# weights up to 2**62: they are added in Python. PostgreSQL adds bigints as numeric.
+_READ_ROWS = f"SELECT weight, id FROM {CHANGE_TABLE}"
 
 
 def current(using: str | None = None) -> str:
@@ -48,9 +52,16 @@ def current(using: str | None = None) -> str:
         from .models import DataChange
 
         using = router.db_for_read(DataChange)
-    with connections[using].cursor() as cursor:
-        cursor.execute(_READ)
-        weight, last = cursor.fetchone()
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(_READ_ROWS)
+            rows = cursor.fetchall()
+            weight = sum(row[0] for row in rows) % WEIGHT_MODULUS
+            last = max((row[1] for row in rows), default=0)
+        else:
+            cursor.execute(_READ)
+            weight, last = cursor.fetchone()
     return f"{int(weight):x}.{int(last):x}"
 
 
