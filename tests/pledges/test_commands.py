@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from pledges.counted import refresh_counted_values
+from pledges.fulfilments import validate_fulfilment
 from pledges.models import COUNTED_FIELDS, LIFECYCLE_FIELDS, ExchangeRate, Fulfilment, Pledge
 from pledges.services import validate_pledge
 from tests.ecb import ecb_rate, ecb_rates
@@ -108,6 +109,9 @@ def test_generate_pledges_makes_records_as_the_write_path_would():
     for record in Fulfilment.objects.select_related("pledge"):
         assert record.pledge.announced_on <= record.date <= today
         assert record.sources.exists()
+    for record in Fulfilment.objects.order_by("pk")[:60]:
+        sources = [{"url": s.url, "publisher": s.publisher} for s in record.sources.all()]
+        validate_fulfilment(fulfilment=record, fields={}, sources=sources)  # the write rules
     for pledge in recorded:
         for kind in ("allocated", "delivered"):
             amounts = pledge.fulfilments.filter(kind=kind).values_list("amount", flat=True)

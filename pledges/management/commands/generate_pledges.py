@@ -6,7 +6,8 @@ future, within the pledge's total; a pledge delivered in full by them is ``deliv
 partly delivered or allocated ``committed``. Pledges marked delivered without records are
 ``undated`` (delivered in full on their announcement date). What the records make of each
 pledge (``lifecycle``, ``counted``) is computed before the rows are written, so the command
-writes each row once; the same --seed gives the same pledges and records.
+writes each row once; the same --seed gives the same pledges and records. Packages are made of
+pledges without records.
 """
 
 import datetime as dt
@@ -72,8 +73,7 @@ class Command(BaseCommand):
         if count < 1:
             raise CommandError("count must be positive")
         rng = random.Random(seed)  # noqa: S311 - test data, not secrets
-        # The records draw from a generator of their own: a seed gives the same pledges as
-        # before records were generated.
+        # The records draw from a generator of their own, not from the pledges' draws.
         records = Records(random.Random(f"{seed}-records"), timezone.localdate())  # noqa: S311
         donors = self._ensure_donors(50)
         categories = self._ensure_categories(12)
@@ -140,13 +140,18 @@ class Command(BaseCommand):
             for p in pledges
             if rng.random() < 0.3
         )
-        self._make_packages(rng, pledges, rates)
+        self._make_packages(rng, pledges, rates, {pledge.pk for pledge, _ in planned})
 
-    def _make_packages(self, rng, pledges, rates):
-        """Turn a few pledges into packages with two smaller components of the same donor."""
+    def _make_packages(self, rng, pledges, rates, recorded: set[int]):
+        """Turn a few pledges into packages with two smaller components of the same donor; not
+        those with records, which may hold more than the components would leave them."""
         components = []
         for package in rng.sample(pledges, k=max(1, len(pledges) // 50)):
-            if package.value_eur is None or package.amount_basis != AmountBasis.TOTAL:
+            if (
+                package.value_eur is None
+                or package.amount_basis != AmountBasis.TOTAL
+                or package.pk in recorded
+            ):
                 continue
             for share in (Decimal("0.3"), Decimal("0.2")):
                 component = Pledge(
