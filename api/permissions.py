@@ -3,6 +3,8 @@
 Reads are public unless ``API_READS_REQUIRE_LOGIN``; writes need an authenticated user with the
 model permission: 401 without credentials, 403 without the permission. Reviewers, who hold
 ``change_pledge_status`` but not ``change_pledge``, may PATCH a pledge's status and nothing else.
+A fulfilment record is part of its pledge, as its items and sources are: writing one (adding,
+changing or deleting it) needs the permission to change pledges.
 A method that a view does not answer is let through to DRF's 405, whoever asks.
 """
 
@@ -11,6 +13,7 @@ from rest_framework import permissions
 from rest_framework.exceptions import PermissionDenied
 
 STATUS_ONLY_PERMISSION = "pledges.change_pledge_status"
+EDIT_PLEDGES = "pledges.change_pledge"
 VIEW_PLEDGE_PERMISSION = "pledges.view_pledge"
 
 
@@ -72,3 +75,12 @@ class PledgePermission(ReadOrModelPermission):
                 "You may change only the status of a pledge, not: " + ", ".join(others) + "."
             )
         return True
+
+
+class FulfilmentPermission(ReadOrModelPermission):
+    """Records are written by those who may change pledges (editors), read like pledges."""
+
+    perms_map = {
+        **ReadOrModelPermission.perms_map,
+        **{method: [EDIT_PLEDGES] for method in ("POST", "PUT", "PATCH", "DELETE")},
+    }

@@ -15,13 +15,14 @@ class ErrorSerializer(serializers.Serializer):
 
 
 ERROR_DESCRIPTIONS = {
-    400: "Invalid fields or parameters: an object naming each one with its messages (per-row "
-    "objects for items and sources).",
+    400: "Invalid fields or parameters: an object naming each one with its messages (for items "
+    "and sources, an object of the bad rows by index).",
     401: "No credentials: send `Authorization: Token <key>`.",
     403: "Authenticated, but without the permission for this.",
     404: "Not found: an unknown id, or a page past the last one.",
     409: "Still referred to by other records (e.g. a package with components).",
     412: "If-Match does not match the current ETag: nothing was changed.",
+    428: "If-Match is required (send the ETag read before): nothing was changed.",
     413: "Request body too large.",
     415: "Unsupported content type: send application/json.",
     429: "Too many requests: throttled.",

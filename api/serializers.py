@@ -1,5 +1,5 @@
-"""Representation of pledges and their reference data (docs/data-dictionary.md#api): brief
-nested objects on read, ids on write, money as strings."""
+"""Representation of pledges, their fulfilment records and their reference data
+(docs/data-dictionary.md#api): brief nested objects on read, ids on write, money as strings."""
 
 from copy import copy
 from functools import cache, cached_property
@@ -7,16 +7,22 @@ from functools import cache, cached_property
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
 
 from pledges.codes import normalise_code
+from pledges.fulfilments import write_fulfilment
 from pledges.models import (
     BOOKKEEPING_FIELDS,
     DERIVED_FIELDS,
+    LIFECYCLE_FIELDS,
     SOURCE_FIELDS,
     Category,
     Donor,
     Event,
     ExchangeRate,
+    Fulfilment,
+    FulfilmentItem,
+    FulfilmentSource,
     Pledge,
     PledgeItem,
     Source,
@@ -34,15 +40,23 @@ class PlainReads:
 
     @cached_property
     def _read_plan(self) -> list:
-        model_fields = {field.name for field in self.Meta.model._meta.concrete_fields}
-        return [
-            (field.field_name, field.source if field.source in model_fields else None, field)
-            for field in self._readable_fields
-        ]
+        model_fields = {field.name: field for field in self.Meta.model._meta.concrete_fields}
+        plan = []
+        for field in self._readable_fields:
+            attribute, pk_only = None, False
+            if field.source in model_fields:
+                attribute = field.source
+                # A foreign key answered as its id is read from its column: no query a row.
+                if isinstance(field, serializers.PrimaryKeyRelatedField) and (
+                    field.use_pk_only_optimization()
+                ):
+                    attribute, pk_only = model_fields[field.source].attname, True
+            plan.append((field.field_name, attribute, field, pk_only))
+        return plan
 
     def to_representation(self, instance):
         row = {}
-        for name, attribute, field in self._read_plan:
+        for name, attribute, field, pk_only in self._read_plan:
             if attribute is None:
                 try:
                     value = field.get_attribute(instance)
@@ -50,6 +64,8 @@ class PlainReads:
                     continue
             else:
                 value = getattr(instance, attribute)
+                if pk_only and value is not None:
+                    value = PKOnlyObject(pk=value)
             row[name] = None if value is None else field.to_representation(value)
         return row
 
@@ -144,10 +160,26 @@ class EventSerializer(ModelCleanSerializer):
 # --- pledges -----------------------------------------------------------------------------
 
 
+# Ids as the database holds them: a larger number is refused before it reaches a query.
+MAX_ID = 2**63 - 1
+
+
 class PledgeItemSerializer(PlainReads, serializers.ModelSerializer):
+    id = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="Give a stored item's id to keep it (changed in place: records refer to it); "
+        "an item without one is new, and a stored item left out is removed (not while "
+        "records refer to it).",
+    )
+
     class Meta:
         model = PledgeItem
-        fields = ["id", "name", "quantity"]
+        fields = ["id", "name", "quantity", "quantity_delivered"]
+        extra_kwargs = {
+            "quantity_delivered": {"help_text": "Delivered so far, by the delivery records."}
+        }
 
 
 class SourceSerializer(PlainReads, serializers.ModelSerializer):
@@ -225,15 +257,25 @@ class PledgeSerializer(PlainReads, serializers.ModelSerializer):
             "value_eur",
             "value_eur_note",
             "rate_date",
+            "allocated_amount",
+            "delivered_amount",
+            "delivery",
+            "undated",
             "version",
             "created_at",
             "updated_at",
             "items",
             "sources",
         ]
-        read_only_fields = [*DERIVED_FIELDS, *BOOKKEEPING_FIELDS]
+        read_only_fields = [*DERIVED_FIELDS, *LIFECYCLE_FIELDS, *BOOKKEEPING_FIELDS]
         # Uniqueness of external_ref is checked once, by write_pledge's full_clean().
-        extra_kwargs = {"external_ref": {"validators": []}}
+        extra_kwargs = {
+            "external_ref": {"validators": []},
+            "delivery": {
+                "help_text": "What the delivery records (or, without any, a status of "
+                "delivered) say was delivered: none, partial or full."
+            },
+        }
 
     def validate_currency(self, value):
         return normalise_code(value)
@@ -261,6 +303,86 @@ class PledgeSerializer(PlainReads, serializers.ModelSerializer):
             items, sources = items or [], sources or []
         try:
             return write_pledge(pledge=pledge, fields=validated_data, items=items, sources=sources)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(validation_detail(error)) from error
+
+    def create(self, validated_data):
+        return self._write(None, validated_data)
+
+    def update(self, instance, validated_data):
+        return self._write(instance, validated_data)
+
+
+# --- fulfilment records ------------------------------------------------------------------
+
+
+class FulfilmentItemSerializer(PlainReads, serializers.ModelSerializer):
+    item = serializers.IntegerField(
+        source="item_id",
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="Id of one of the pledge's items (each once per record).",
+    )
+
+    class Meta:
+        model = FulfilmentItem
+        fields = ["item", "quantity"]
+
+
+class FulfilmentSourceSerializer(PlainReads, serializers.ModelSerializer):
+    class Meta:
+        model = FulfilmentSource
+        fields = ["id", *SOURCE_FIELDS]
+
+
+class FulfilmentSerializer(PlainReads, serializers.ModelSerializer):
+    """A record with its items and sources, written together through ``write_fulfilment``.
+
+    PUT replaces items and sources (omitted items means none); PATCH leaves them as they are
+    unless given. Everything ``write_fulfilment`` refuses is a 400 with the same names.
+    """
+
+    pledge = serializers.PrimaryKeyRelatedField(
+        queryset=Pledge.objects.all(),
+        pk_field=serializers.IntegerField(),  # 3.5 is refused, not truncated to 3
+        help_text="Id of the pledge this record fulfils (not a re-announcement).",
+    )
+    items = FulfilmentItemSerializer(many=True, required=False)
+    sources = FulfilmentSourceSerializer(many=True, help_text="At least one.")
+
+    class Meta:
+        model = Fulfilment
+        fields = [
+            "id",
+            "pledge",
+            "kind",
+            "date",
+            "amount",
+            "items",
+            "note",
+            "sources",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = BOOKKEEPING_FIELDS
+        extra_kwargs = {
+            "amount": {
+                "help_text": "In the pledge's own currency; null for quantities only (and "
+                "always for a pledge without an amount)."
+            },
+            "date": {"help_text": "Not before the pledge's announcement, not in the future."},
+        }
+
+    def _write(self, record, validated_data):
+        items = validated_data.pop("items", None)
+        sources = validated_data.pop("sources", None)
+        if not self.partial:
+            items, sources = items or [], sources or []
+        try:
+            return write_fulfilment(
+                fulfilment=record, fields=validated_data, items=items, sources=sources
+            )
         except DjangoValidationError as error:
             raise serializers.ValidationError(validation_detail(error)) from error
 
@@ -304,6 +426,11 @@ class HistoryEntrySerializer(serializers.Serializer):
         "to view pledges; null for everyone else, and when unknown.",
     )
     type = serializers.ChoiceField(choices=["created", "changed", "deleted"])
+    reason = serializers.CharField(
+        allow_null=True,
+        help_text="Why the version was written, when a rule or an import wrote it (e.g. the "
+        "status that fulfilment records decide); null for an editor's own change.",
+    )
     changes = HistoryChangeSerializer(
         many=True, help_text="Fields that differ from the previous version, old and new values."
     )

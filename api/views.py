@@ -17,27 +17,30 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from pledges.codes import normalise_code
-from pledges.filters import CurrencyCodeFilter, PledgeFilter
-from pledges.history import pledge_history
+from pledges.filters import CurrencyCodeFilter, FulfilmentFilter, PledgeFilter
+from pledges.fulfilments import delete_fulfilment
+from pledges.history import fulfilment_history, pledge_history
 from pledges.models import (
     Category,
     Donor,
     Event,
     ExchangeRate,
+    Fulfilment,
     Pledge,
     validate_currency_code,
 )
 from pledges.services import delete_pledge
 
 from .caching import CachedListMixin, cached_answer
-from .exceptions import PreconditionFailed
-from .permissions import PledgePermission, may_see_editors
+from .exceptions import PreconditionFailed, PreconditionRequired
+from .permissions import FulfilmentPermission, PledgePermission, may_see_editors
 from .schema import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, errors, paginated
 from .serializers import (
     CategorySerializer,
     DonorSerializer,
     EventSerializer,
     ExchangeRateSerializer,
+    FulfilmentSerializer,
     HistoryEntrySerializer,
     PledgeSerializer,
     RateLookupSerializer,
@@ -106,7 +109,7 @@ class EventViewSet(QueryGuardMixin, CachedListMixin, viewsets.ModelViewSet):
 
 
 def etag_for(version: int) -> str:
-    """Strong ETag of a pledge: its version, which every write increments."""
+    """Strong ETag of a pledge or a record: its version, which every write increments."""
     return f'"{version}"'
 
 
@@ -116,19 +119,88 @@ def if_match_holds(header: str, etag: str) -> bool:
     return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
 
 
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="The ETag read before; when the pledge has changed since, the answer is 412 "
-    "and nothing changes. A W/ prefix is ignored.",
-)
-ETAG = OpenApiParameter(
-    "ETag",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="Strong ETag of the pledge (its version), to send back as If-Match.",
-    response=[200, 201],
+def if_match(resource: str, required: bool = False) -> OpenApiParameter:
+    return OpenApiParameter(
+        "If-Match",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        required=required,
+        description=f"The ETag read before; when the {resource} has changed since, the answer "
+        "is 412 and nothing changes. A W/ prefix is ignored."
+        + (" Required: without it the answer is 428." if required else ""),
+    )
+
+
+def etag(resource: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "ETag",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description=f"Strong ETag of the {resource} (its version), to send back as If-Match.",
+        response=[200, 201],
+    )
+
+
+IF_MATCH, ETAG = if_match("pledge"), etag("pledge")
+
+
+class VersionedMixin:
+    """A resource with a version (pledges, records): a write locks the row, checks If-Match
+    against its version (``if_match_required``: 428 without one), and answers its ETag."""
+
+    if_match_required = False
+
+    def lock_before(self, pk: str) -> None:
+        """Rows to lock before the written one (always in the same order: no deadlock)."""
+
+    def get_object(self):
+        if self.request.method in permissions.SAFE_METHODS:
+            return super().get_object()
+        # Locked until the end of the request's transaction, so the If-Match check and the
+        # write cannot interleave with another writer.
+        self.lock_before(self.kwargs["pk"])
+        model = self.get_queryset().model
+        obj = get_object_or_404(model.objects.select_for_update(), pk=self.kwargs["pk"])
+        self.check_object_permissions(self.request, obj)
+        header = self.request.headers.get("If-Match")
+        if header is None:
+            if self.if_match_required:
+                raise PreconditionRequired
+        elif not if_match_holds(header, etag_for(obj.version)):
+            raise PreconditionFailed
+        return obj
+
+    def perform_create(self, serializer):
+        serializer.save()
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+    def perform_update(self, serializer):
+        self.perform_create(serializer)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if (
+            self.action in {"retrieve", "create", "update", "partial_update"}
+            and response.status_code in (200, 201)
+            and isinstance(response.data, dict)
+            and "version" in response.data
+        ):
+            response["ETag"] = etag_for(response.data["version"])
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def history_answer(self, request, versions: list, missing: str):
+        if not versions:
+            raise NotFound(missing)
+        if not may_see_editors(request.user):
+            versions = [{**version, "user": None} for version in versions]
+        page = self.paginate_queryset(versions)
+        return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
+
+
+HISTORY_DESCRIPTION = (
+    "Date, type (created, changed, deleted), the reason when a rule wrote the version, and the "
+    "changed fields with old and new values. Still answers after it is deleted. Who made each "
+    "change (`user`) is shown only to signed-in users with permission to view pledges; for "
+    "everyone else it is null."
 )
 
 
@@ -155,12 +227,12 @@ ETAG = OpenApiParameter(
         responses={200: PledgeSerializer, **WRITE_ERRORS, **errors(404, 412)},
     ),
     destroy=extend_schema(
-        summary="Delete a pledge (not a package that still has components)",
+        summary="Delete a pledge with its records (not a package that still has components)",
         parameters=[IF_MATCH],
         responses={204: None, **errors(401, 403, 404, 409, 412, 429)},
     ),
 )
-class PledgeViewSet(QueryGuardMixin, CachedListMixin, viewsets.ModelViewSet):
+class PledgeViewSet(QueryGuardMixin, CachedListMixin, VersionedMixin, viewsets.ModelViewSet):
     """Pledges with their items and sources, filtered, ordered and paged."""
 
     queryset = Pledge.objects.with_related()
@@ -169,56 +241,86 @@ class PledgeViewSet(QueryGuardMixin, CachedListMixin, viewsets.ModelViewSet):
     permission_classes = [PledgePermission]
     lookup_value_regex = ID_PATTERN
 
-    def get_object(self):
-        if self.request.method in permissions.SAFE_METHODS:
-            return super().get_object()
-        # Locked until the end of the request's transaction, so the If-Match check and the
-        # write cannot interleave with another writer.
-        pledge = get_object_or_404(Pledge.objects.select_for_update(), pk=self.kwargs["pk"])
-        self.check_object_permissions(self.request, pledge)
-        header = self.request.headers.get("If-Match")
-        if header is not None and not if_match_holds(header, etag_for(pledge.version)):
-            raise PreconditionFailed
-        return pledge
-
-    def perform_create(self, serializer):
-        serializer.save()
-        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
-
-    def perform_update(self, serializer):
-        self.perform_create(serializer)
-
     def perform_destroy(self, instance):
         delete_pledge(instance)
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        if (
-            self.action in {"retrieve", "create", "update", "partial_update"}
-            and response.status_code in (200, 201)
-            and isinstance(response.data, dict)
-            and "version" in response.data
-        ):
-            response["ETag"] = etag_for(response.data["version"])
-        return super().finalize_response(request, response, *args, **kwargs)
-
     @extend_schema(
         summary="Every version of a pledge, newest first",
-        description="Date, type (created, changed, deleted) and the changed fields with old and "
-        "new values. Still answers after the pledge is deleted. Who made each change (`user`) "
-        "is shown only to signed-in users with permission to view pledges; for everyone else "
-        "it is null.",
+        description=HISTORY_DESCRIPTION,
         responses={200: HistoryEntrySerializer(many=True), **LIST_ERRORS},
         filters=False,
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request, pk=None):
-        versions = pledge_history(int(pk))
-        if not versions:
-            raise NotFound("No pledge with this id has ever existed.")
-        if not may_see_editors(request.user):
-            versions = [{**version, "user": None} for version in versions]
-        page = self.paginate_queryset(versions)
-        return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
+        missing = "No pledge with this id has ever existed."
+        return self.history_answer(request, pledge_history(int(pk)), missing)
+
+
+RECORD_IF_MATCH, RECORD_ETAG = if_match("record", required=True), etag("record")
+RECORD_WRITE_ERRORS = {**WRITE_ERRORS, **errors(404, 412, 428)}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List allocation and delivery records",
+        responses={200: FulfilmentSerializer(many=True), **LIST_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="One allocation or delivery record",
+        parameters=[RECORD_ETAG],
+        responses={200: FulfilmentSerializer, **READ_ERRORS},
+    ),
+    create=extend_schema(
+        summary="Record an allocation or a delivery of a pledge, with its items and sources",
+        parameters=[RECORD_ETAG],
+        responses={201: FulfilmentSerializer, **WRITE_ERRORS},
+    ),
+    update=extend_schema(
+        summary="Replace a record, its items and its sources",
+        parameters=[RECORD_IF_MATCH, RECORD_ETAG],
+        responses={200: FulfilmentSerializer, **RECORD_WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of a record",
+        parameters=[RECORD_IF_MATCH, RECORD_ETAG],
+        responses={200: FulfilmentSerializer, **RECORD_WRITE_ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Delete a record",
+        parameters=[RECORD_IF_MATCH],
+        responses={204: None, **errors(401, 403, 404, 412, 428, 429)},
+    ),
+)
+class FulfilmentViewSet(QueryGuardMixin, CachedListMixin, VersionedMixin, viewsets.ModelViewSet):
+    """Dated allocation and delivery records of pledges (docs/methodology.md), filtered and
+    paged; writing one changes what its pledge shows (and its ETag)."""
+
+    queryset = Fulfilment.objects.prefetch_related("items", "sources")
+    serializer_class = FulfilmentSerializer
+    filterset_class = FulfilmentFilter
+    permission_classes = [FulfilmentPermission]
+    lookup_value_regex = ID_PATTERN
+    if_match_required = True
+
+    def lock_before(self, pk: str) -> None:
+        # The record's pledge first, as every write of a pledge locks it first.
+        pledge_id = Fulfilment.objects.filter(pk=pk).values_list("pledge_id", flat=True).first()
+        if pledge_id is not None:
+            Pledge.objects.select_for_update().filter(pk=pledge_id).first()
+
+    def perform_destroy(self, instance):
+        delete_fulfilment(instance)
+
+    @extend_schema(
+        summary="Every version of a record, newest first",
+        description=HISTORY_DESCRIPTION,
+        responses={200: HistoryEntrySerializer(many=True), **LIST_ERRORS},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def history(self, request, pk=None):
+        missing = "No record with this id has ever existed."
+        return self.history_answer(request, fulfilment_history(int(pk)), missing)
 
 
 class ExchangeRateFilter(filters.FilterSet):

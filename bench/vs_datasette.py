@@ -2,7 +2,7 @@
 SQLite file of generated pledges: median of 15 requests each, and throughput with 8
 connections (issue 14).
 
-    .venv/bin/pip install -e '.[bench]'      # Datasette, a bench-only dependency
+    .venv/bin/pip install datasette==0.65.5  # the pin of pyproject's bench extra
     .venv/bin/python bench/vs_datasette.py --rows 100000 [--runs 15] [--postgres URL]
 
 The file, bench/.data/pledges-<rows>.sqlite3, is made once by ``generate_pledges <rows> --seed 7``
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import urllib.parse
 from pathlib import Path
 
@@ -238,7 +239,9 @@ def main() -> None:
     parser.add_argument("--lists-only", action="store_true", help="leave the reports out")
     args = parser.parse_args()
     if not (BIN / "datasette").exists():
-        raise SystemExit("Datasette is missing: .venv/bin/pip install -e '.[bench]'")
+        pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+        bench = " ".join(pins["optional-dependencies"]["bench"])
+        raise SystemExit(f"Datasette is missing: .venv/bin/pip install {bench}")
     DATA.mkdir(exist_ok=True)
     sqlite_file = DATA / f"pledges-{args.rows}.sqlite3"
     filled(server_env(f"sqlite:///{sqlite_file}"), args.rows)

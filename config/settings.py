@@ -323,8 +323,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Military aid pledges API",
     "DESCRIPTION": (
         "Military aid pledged to Ukraine: donors, categories, events, pledges with their items "
-        "and sources, ECB exchange rates and aggregate reports. Reads are public; writes need "
-        "`Authorization: Token <key>` and the model permission. Money is a decimal string."
+        "and sources, their allocation and delivery records, ECB exchange rates and aggregate "
+        "reports. Reads are public; writes need `Authorization: Token <key>` and the model "
+        "permission. Money is a decimal string."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -333,6 +334,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Four choice sets have a field named "kind": each enum is named after its own.
+    "ENUM_NAME_OVERRIDES": {
+        "DonorKindEnum": "pledges.choices.DonorKind",
+        "EventKindEnum": "pledges.choices.EventKind",
+        "SourceKindEnum": "pledges.choices.SourceKind",
+        "FulfilmentKindEnum": "pledges.choices.FulfilmentKind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.stated_constraints",

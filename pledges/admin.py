@@ -1,19 +1,32 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from import_export.admin import ImportExportMixin
-from import_export.formats.base_formats import CSV, XLSX
+from import_export.formats.base_formats import CSV
 from simple_history.admin import SimpleHistoryAdmin
 
 from .choices import AmountBasis
 from .codes import country_choices
+from .counted import refresh_counted_values
 from .forms import PledgeImportForm
+from .fulfilments import (
+    RecordLookups,
+    delete_fulfilment,
+    load_held,
+    pledge_record_errors,
+    pledge_records,
+    record_field_errors,
+    record_item_errors,
+    settle,
+    store_fulfilment,
+)
 from .models import (
     BOOKKEEPING_FIELDS,
     SOURCE_FIELDS,
@@ -21,14 +34,17 @@ from .models import (
     Donor,
     Event,
     ExchangeRate,
+    Fulfilment,
+    FulfilmentItem,
+    FulfilmentSource,
     Pledge,
     PledgeItem,
     Source,
     validate_sources,
 )
 from .package_rules import PackageLookups, check_package_rules
-from .permissions import may_edit, may_import
-from .resources import PledgeResource
+from .permissions import EDIT_PLEDGES, VIEW_PLEDGES, may_edit, may_import
+from .resources import PledgeResource, PledgeXLSX
 from .services import delete_pledge, rates_changed, store_pledge
 from .value_notes import value_eur_note
 
@@ -125,10 +141,53 @@ def value_text(pledge: Pledge) -> str:
     return "" if pledge.amount is None else "no rate"
 
 
+def form_errors(form, errors: dict) -> ValidationError:
+    """Errors by field, those of fields the form does not show (read only) as the form's own."""
+    shown: dict[str, list] = {}
+    for name, messages in errors.items():
+        shown.setdefault(name if name in form.fields else NON_FIELD_ERRORS, []).extend(messages)
+    return ValidationError(shown)
+
+
+class PledgeItemFormSet(BaseInlineFormSet):
+    """Each item once (by name); an item that records refer to is not removed, nor given less
+    than they hold (``fulfilments``, as for the API and imports)."""
+
+    def clean(self):
+        super().clean()
+        pk = self.instance.pk
+        held = load_held([pk]).get(pk) if pk else None
+        names: set[str] = set()
+        problems = []
+        for form in self.forms:
+            data = form.cleaned_data
+            if not data:
+                continue
+            item = form.instance
+            recorded = held.quantity(item.pk) if held and item.pk else 0
+            if data.get("DELETE"):
+                if recorded or (held and item.pk in held.items):
+                    problems.append(
+                        f"The item {item.name!r} is in allocation or delivery records: it "
+                        "cannot be removed."
+                    )
+                continue
+            if data.get("name") in names:
+                form.add_error("name", "The pledge lists an item of this name already.")
+            names.add(data.get("name"))
+            quantity = data.get("quantity")
+            if quantity is not None and recorded > quantity:
+                form.add_error("quantity", f"Records hold {recorded:,}: it cannot be less.")
+        if problems:
+            raise ValidationError(problems)
+
+
 class PledgeItemInline(admin.TabularInline):
     model = PledgeItem
+    formset = PledgeItemFormSet
     extra = 0
-    fields = ["name", "quantity"]
+    fields = ["name", "quantity", "quantity_delivered"]
+    readonly_fields = ["quantity_delivered"]
 
 
 class SourceInline(admin.TabularInline):
@@ -137,6 +196,70 @@ class SourceInline(admin.TabularInline):
     extra = 0
     min_num = 1
     fields = SOURCE_FIELDS
+
+
+class PledgePermissions:
+    """A fulfilment record is part of its pledge: written by those who may change pledges,
+    read by those who may view them."""
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(VIEW_PLEDGES) or request.user.has_perm(EDIT_PLEDGES)
+
+    def has_add_permission(self, request, *args):
+        return request.user.has_perm(EDIT_PLEDGES)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm(EDIT_PLEDGES)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm(EDIT_PLEDGES)
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+
+def record_amount(record: Fulfilment) -> str:
+    if record.amount is None:
+        return ""
+    return f"{grouped(record.amount)} {record.pledge.currency}"
+
+
+def record_quantities(record: Fulfilment) -> str:
+    return format_html_join(
+        ", ", "{} {}", ((f"{row.quantity:,}", row.item.name) for row in record.items.all())
+    )
+
+
+class FulfilmentInline(PledgePermissions, admin.TabularInline):
+    """The pledge's records, read here, written on their own page (link; "add" below)."""
+
+    model = Fulfilment
+    verbose_name = "allocation or delivery record"
+    verbose_name_plural = "allocation and delivery records"
+    extra = 0
+    show_change_link = True
+    can_delete = False
+    fields = ["kind", "date", "amount_shown", "quantities", "note"]
+    readonly_fields = fields
+
+    @admin.display(description="amount")
+    def amount_shown(self, record):
+        return record_amount(record)
+
+    @admin.display(description="quantities")
+    def quantities(self, record):
+        return record_quantities(record)
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).select_related("pledge").prefetch_related("items__item")
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False  # on the record's own page (the pledge page links it), with its sources
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class ComponentInline(admin.TabularInline):
@@ -220,11 +343,15 @@ class PledgeAdminForm(forms.ModelForm):
 
     def _post_clean(self):
         super()._post_clean()
-        errors = check_package_rules(
-            self.instance, lookups=PackageLookups(), rates=ExchangeRate.objects
-        )
+        lookups, rates = PackageLookups(), ExchangeRate.objects
+        errors = check_package_rules(self.instance, lookups=lookups, rates=rates)
+        if not errors and not self.errors:
+            # What its records hold (its items are checked by their formset).
+            errors = pledge_record_errors(
+                self.instance, None, records=RecordLookups(), packages=lookups, rates=rates
+            )
         if errors:
-            self._update_errors(ValidationError(errors))
+            self._update_errors(form_errors(self, errors))
 
 
 @admin.register(Pledge)
@@ -232,7 +359,7 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
     form = PledgeAdminForm
     # Import and export in the layout of manage.py import_pledges / export_pledges.
     resource_classes = [PledgeResource]
-    formats = [CSV, XLSX]
+    formats = [CSV, PledgeXLSX]
     form = PledgeAdminForm
     import_form_class = PledgeImportForm
     list_display = [
@@ -262,9 +389,10 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
     date_hierarchy = "announced_on"
     show_full_result_count = False
     list_per_page = 50
-    inlines = [PledgeItemInline, SourceInline, ComponentInline]
+    inlines = [PledgeItemInline, SourceInline, FulfilmentInline, ComponentInline]
     # The derived figures with thousands separators, and why a value is missing.
     readonly_fields = ["total", "value_eur_shown", "rate_date", *BOOKKEEPING_FIELDS]
+    lifecycle_fields = ["allocated", "delivered", "delivery", "undated", "add_record"]
     fieldsets = [
         (None, {"fields": ["donor", "title", "description", "category", "event", "recipient"]}),
         (
@@ -294,6 +422,7 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
             "Derived (computed from the amount and the ECB rates)",
             {"fields": readonly_fields},
         ),
+        ("Allocated and delivered (from the records below)", {"fields": lifecycle_fields}),
     ]
 
     class Media:
@@ -301,6 +430,35 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         store_pledge(obj)  # with its derived values and next version (also when reverting)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Its items may have changed what its records make of it (``lifecycle``).
+        refresh_counted_values([form.instance.pk])
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self._readonly_for(request), *self.lifecycle_fields]
+
+    @admin.display(description="allocated")
+    def allocated(self, pledge):
+        return self._in_currency(pledge, pledge.allocated_amount)
+
+    @admin.display(description="delivered")
+    def delivered(self, pledge):
+        return self._in_currency(pledge, pledge.delivered_amount)
+
+    @staticmethod
+    def _in_currency(pledge, value):
+        if pledge.pk is None or value is None:
+            return ""
+        return f"{grouped(value)} {pledge.currency}"
+
+    @admin.display(description="record")
+    def add_record(self, pledge):
+        if pledge.pk is None:
+            return "Save the pledge first."
+        url = reverse("admin:pledges_fulfilment_add") + f"?pledge={pledge.pk}"
+        return format_html('<a href="{}">Add an allocation or delivery record</a>', url)
 
     @admin.display(description="announced", ordering="announced_on")
     def announced(self, pledge):
@@ -356,7 +514,7 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
             "pledges.change_pledge_status"
         )
 
-    def get_readonly_fields(self, request, obj=None):
+    def _readonly_for(self, request):
         if request.user.has_perm("pledges.change_pledge"):
             return self.readonly_fields
         editable = {"status"}
@@ -383,6 +541,177 @@ class PledgeAdmin(ImportExportMixin, SimpleHistoryAdmin):
 
     # Reverting restores every field of an earlier version: only for those who may change
     # every field, not for reviewers (status only) or view-only staff.
+    def revert_disabled(self, request, obj=None):
+        return not may_edit(request.user) or super().revert_disabled(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not may_edit(request.user):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+# --- fulfilment records -------------------------------------------------------------------
+
+
+def record_pledge_id(request, object_id=None) -> int | None:
+    """The pledge whose items a record's form offers: the one posted, asked for (``?pledge=``,
+    the pledge page's link) or stored."""
+    for data in (request.POST, request.GET):
+        value = data.get("pledge", "")
+        if value.isascii() and value.isdigit() and len(value) <= 18:
+            return int(value)
+    if object_id is not None and str(object_id).isdigit():
+        found = Fulfilment.objects.filter(pk=object_id).values_list("pledge_id", flat=True)
+        return found.first()
+    return None
+
+
+class FulfilmentItemFormSet(BaseInlineFormSet):
+    """The record's items by the rules of ``fulfilments`` (``self.instance`` holds the record
+    form's values): items of its pledge, each once, within what was pledged; an amount or an
+    item quantity."""
+
+    def clean(self):
+        super().clean()
+        record = self.instance
+        forms_kept = [
+            form
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("item")
+        ]
+        rows = [
+            FulfilmentItem(
+                item=form.cleaned_data["item"], quantity=form.cleaned_data.get("quantity")
+            )
+            for form in forms_kept
+        ]
+        context = None
+        if record.pledge_id is not None:
+            context = pledge_records([record.pledge_id], excluding=record.pk).get(record.pledge_id)
+        row_errors, general = record_item_errors(record, rows, context)
+        for form, errors in zip(forms_kept, row_errors, strict=True):
+            for name, messages in errors.items():
+                for message in messages:
+                    form.add_error(name, message)
+        if general:
+            raise ValidationError(general)
+
+
+class FulfilmentItemInline(PledgePermissions, admin.TabularInline):
+    model = FulfilmentItem
+    formset = FulfilmentItemFormSet
+    extra = 1
+    fields = ["item", "quantity"]
+    verbose_name = "item quantity"
+    verbose_name_plural = "quantities of the pledge's items"
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "item":
+            object_id = request.resolver_match.kwargs.get("object_id")
+            pledge_id = record_pledge_id(request, object_id)
+            kwargs["queryset"] = PledgeItem.objects.filter(pledge_id=pledge_id)
+            kwargs["help_text"] = "The pledge's own items (choose the pledge and save to see them)."
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class AtLeastOneRecordSourceFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if not kept:
+            raise ValidationError("A record needs at least one source.")
+
+
+class FulfilmentSourceInline(PledgePermissions, admin.TabularInline):
+    model = FulfilmentSource
+    formset = AtLeastOneRecordSourceFormSet
+    extra = 0
+    min_num = 1
+    fields = SOURCE_FIELDS
+    verbose_name = "source"
+
+
+class FulfilmentAdminForm(forms.ModelForm):
+    """The record's own rules against its pledge (``fulfilments``), as the API and imports."""
+
+    def _post_clean(self):
+        super()._post_clean()
+        record = self.instance
+        if record.pledge_id is None or "pledge" in self.errors:
+            return
+        context = pledge_records([record.pledge_id], excluding=record.pk).get(record.pledge_id)
+        errors = record_field_errors(record, context)
+        if errors:
+            self._update_errors(form_errors(self, errors))
+
+
+@admin.register(Fulfilment)
+class FulfilmentAdmin(PledgePermissions, SimpleHistoryAdmin):
+    form = FulfilmentAdminForm
+    list_display = ["pledge_shown", "kind", "date", "amount_shown", "quantities"]
+    list_select_related = ["pledge", "pledge__donor"]
+    list_filter = ["kind", ("pledge__donor", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["pledge__title", "pledge__external_ref", "note"]
+    autocomplete_fields = ["pledge"]
+    date_hierarchy = "date"
+    show_full_result_count = False
+    list_per_page = 50
+    inlines = [FulfilmentItemInline, FulfilmentSourceInline]
+    readonly_fields = ["currency", *BOOKKEEPING_FIELDS]
+    fieldsets = [
+        (None, {"fields": ["pledge", "kind", "date", ("amount", "currency"), "note"]}),
+        ("Bookkeeping", {"fields": BOOKKEEPING_FIELDS}),
+    ]
+
+    class Media:
+        css = {"all": ["pledges/admin/pledges.css"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("items__item")
+
+    @admin.display(description="pledge", ordering="pledge__title")
+    def pledge_shown(self, record):
+        return format_html(
+            '<span title="{}">{}</span>',
+            str(record.pledge),
+            Truncator(record.pledge.title).chars(40),
+        )
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, record):
+        return record_amount(record)
+
+    @admin.display(description="quantities")
+    def quantities(self, record):
+        return record_quantities(record)
+
+    @admin.display(description="currency")
+    def currency(self, record):
+        if record.pledge_id is None:
+            return "the pledge's"
+        return record.pledge.currency or "(the pledge states no amount: quantities only)"
+
+    # The one write path: next version, then its items and sources, then its pledge follows.
+    def save_model(self, request, obj, form, change):
+        stored = Fulfilment.objects.filter(pk=obj.pk).values_list("pledge_id", flat=True)
+        obj._left_pledge = stored.first() if obj.pk else None
+        Pledge.objects.select_for_update().filter(pk=obj.pledge_id).first()
+        store_fulfilment(obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        record = form.instance
+        settle([record.pledge_id, getattr(record, "_left_pledge", None)])
+
+    def delete_model(self, request, obj):
+        delete_fulfilment(obj)
+
+    def delete_queryset(self, request, queryset):
+        for record in queryset:
+            delete_fulfilment(record)
+
     def revert_disabled(self, request, obj=None):
         return not may_edit(request.user) or super().revert_disabled(request, obj)
 

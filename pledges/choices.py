@@ -22,6 +22,22 @@ class PledgeStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class FulfilmentKind(models.TextChoices):
+    """What a fulfilment record says was done with (part of) a pledge; see
+    docs/methodology.md#allocated-and-delivered."""
+
+    ALLOCATED = "allocated", "Allocated (earmarked or contracted for specific items)"
+    DELIVERED = "delivered", "Delivered (handed over or paid out)"
+
+
+class Delivery(models.TextChoices):
+    """How much of a pledge its records (or its status) say was delivered: derived."""
+
+    NONE = "none", "None"
+    PARTIAL = "partial", "Partial"
+    FULL = "full", "Full"
+
+
 class Confidence(models.TextChoices):
     """How sure the figure is; see docs/methodology.md#confidence."""
 

@@ -18,8 +18,9 @@ left.
 from collections import defaultdict
 from collections.abc import Iterable
 
-from .choices import AmountBasis, PledgeStatus
+from .choices import AmountBasis, FulfilmentKind, PledgeStatus
 from .conversion import own_counted_cents, period_years, to_cents
+from .lifecycle import follow_records, recorded_cents, refresh_lifecycle
 from .models import COUNTED_FIELDS, Pledge
 
 CHUNK_SIZE = 2000
@@ -31,6 +32,7 @@ _READ = [
     "amount_basis",
     "period_start_year",
     "period_end_year",
+    "undated",
     *COUNTED_FIELDS,
 ]
 
@@ -63,6 +65,11 @@ def refresh_packages() -> int:
 
 
 def _refresh(targets: set[int]) -> int:
+    refresh_lifecycle(targets)
+    # The status the records decide, with its history row (status alone: no counted value
+    # depends on a change between delivered and committed).
+    follow_records(targets)
+    recorded = recorded_cents(targets)
     components: dict[int, int] = defaultdict(int)
     for package_id, value_eur in (
         Pledge.objects.filter(parent_id__in=targets, value_eur__isnull=False)
@@ -73,8 +80,10 @@ def _refresh(targets: set[int]) -> int:
     stale = []
     for pledge in Pledge.objects.filter(pk__in=targets).only(*_READ):
         counted = counted_cents(pledge, components.get(pledge.pk, 0))
+        counted += lifecycle_cents(pledge.undated, counted[0], recorded.get(pledge.pk, {}))
         if counted != tuple(getattr(pledge, name) for name in COUNTED_FIELDS):
-            pledge.counted_cents, pledge.counted_period_cents = counted
+            for name, value in zip(COUNTED_FIELDS, counted, strict=True):
+                setattr(pledge, name, value)
             stale.append(pledge)
     Pledge.objects.bulk_update(stale, COUNTED_FIELDS, batch_size=CHUNK_SIZE)
     return len(stale)
@@ -88,3 +97,16 @@ def counted_cents(pledge: Pledge, components: int) -> tuple[int | None, int | No
         years = period_years(pledge.period_start_year, pledge.period_end_year)
     own = own_counted_cents(pledge.value_eur, pledge.amount, pledge.eur_rate, years)
     return tuple(None if cents is None else max(0, cents - components) for cents in own)
+
+
+def lifecycle_cents(
+    undated: bool, counted: int | None, recorded: dict[str, int]
+) -> tuple[int | None, int | None]:
+    """(allocated, delivered) euro cents that a pledge counting ``counted`` cents counts, from
+    its records' cents by kind (``lifecycle.recorded_cents``): never more than ``counted``, all
+    of it when ``undated``, and what was delivered also counts as allocated."""
+    if counted is None:
+        return None, None
+    delivered = counted if undated else min(recorded.get(FulfilmentKind.DELIVERED, 0), counted)
+    allocated = min(max(recorded.get(FulfilmentKind.ALLOCATED, 0), delivered), counted)
+    return allocated, delivered

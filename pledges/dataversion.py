@@ -25,6 +25,9 @@ TRACKED_TABLES = (
     "pledges_donor",
     "pledges_event",
     "pledges_exchangerate",
+    "pledges_fulfilment",
+    "pledges_fulfilmentitem",
+    "pledges_fulfilmentsource",
     "pledges_pledge",
     "pledges_pledgeitem",
     "pledges_source",
@@ -84,8 +87,11 @@ def install(schema_editor, tables=TRACKED_TABLES) -> None:
     """Create the triggers that advance the version on writes to ``tables``, and a first
     version: a database that had rows before must not share an empty database's version."""
     postgresql = schema_editor.connection.vendor == "postgresql"
-    weight = _PG_WEIGHT if postgresql else _SQLITE_WEIGHT
-    first = f"INSERT INTO {CHANGE_TABLE} (weight) VALUES ({weight})"
+    # On SQLite the one row the triggers update: a migration that installs triggers again
+    # must not add rows, whose random weights could overflow SQLite's SUM.
+    first = (
+        f"INSERT INTO {CHANGE_TABLE} (weight) VALUES ({_PG_WEIGHT})" if postgresql else _SQLITE_BUMP
+    )
     schema_editor.execute(first, params=None)
     if postgresql:
         schema_editor.execute(_PG_FUNCTION, params=None)  # % is SQL here

@@ -1,7 +1,7 @@
 """The pledge filters (docs/data-dictionary.md#filters; django-filter filtersets), shared by
-the pledge list, the reports and the exports of the API and by the commands: in the domain, as
-NetBox keeps ``filtersets.py`` at app level, so that the command line does not import the HTTP
-layer."""
+the pledge list, the reports and the exports of the API and by the commands, and the filters of
+the fulfilment records: in the domain, as NetBox keeps ``filtersets.py`` at app level, so that
+the command line does not import the HTTP layer."""
 
 import django_filters
 from django import forms
@@ -9,12 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 
 from . import search
-from .choices import Confidence, PledgeStatus
+from .choices import Confidence, Delivery, FulfilmentKind, PledgeStatus
 from .codes import normalise_code
 from .models import (
     Category,
     Donor,
     Event,
+    Fulfilment,
     Pledge,
     validate_country_code,
     validate_currency_code,
@@ -149,6 +150,12 @@ class PledgeFilter(django_filters.FilterSet):
     confidence = django_filters.MultipleChoiceFilter(
         choices=Confidence.choices, distinct=False, help_text="Confidence; repeat for several."
     )
+    delivery = django_filters.MultipleChoiceFilter(
+        choices=Delivery.choices,
+        distinct=False,
+        help_text="How much of the pledge its records say was delivered (none, partial, full; "
+        "a pledge marked delivered without records is full); repeat for several.",
+    )
     reannouncement = django_filters.ChoiceFilter(
         choices=[("true", "true"), ("false", "false")],
         method="filter_reannouncement",
@@ -187,3 +194,26 @@ class ReportPledgeFilter(PledgeFilter):
     currency = None
     ordering = None
     pledge_currency = CurrencyCodeFilter(help_text="Currency of the pledges (ISO 4217, any case).")
+
+
+class FulfilmentFilter(django_filters.FilterSet):
+    """The filters of the fulfilment record list (docs/data-dictionary.md#filters)."""
+
+    pledge = IdMultipleChoiceFilter(
+        queryset=Pledge.objects.all(), distinct=False, help_text="Pledge id; repeat for several."
+    )
+    kind = django_filters.MultipleChoiceFilter(
+        choices=FulfilmentKind.choices,
+        distinct=False,
+        help_text="allocated or delivered; repeat for both.",
+    )
+    date_from = django_filters.DateFilter(
+        field_name="date", lookup_expr="gte", help_text="Dated on or after (ISO date)."
+    )
+    date_to = django_filters.DateFilter(
+        field_name="date", lookup_expr="lte", help_text="Dated on or before (ISO date)."
+    )
+
+    class Meta:
+        model = Fulfilment
+        fields: list[str] = []

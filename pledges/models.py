@@ -25,8 +25,10 @@ from .choices import (
     TOTAL_MAX_DIGITS,
     AmountBasis,
     Confidence,
+    Delivery,
     DonorKind,
     EventKind,
+    FulfilmentKind,
     PledgeStatus,
     SourceKind,
 )
@@ -44,10 +46,12 @@ SOURCE_FIELDS = [
 ]
 # Computed by the application, never typed in: read-only in the admin and the API.
 DERIVED_FIELDS = ["total_amount", "value_eur", "rate_date"]
+# What the fulfilment records say of a pledge (``pledges.lifecycle``): shown, never typed in.
+LIFECYCLE_FIELDS = ["allocated_amount", "delivered_amount", "delivery", "undated"]
 # Kept for the reports (``pledges.counted``), never shown: the rate ``value_eur`` used, and
 # the pledge's counted value in euro cents (its total less its components',
-# docs/methodology.md#no-double-counting).
-COUNTED_FIELDS = ["counted_cents", "counted_period_cents"]
+# docs/methodology.md#no-double-counting), and what of it was allocated and delivered.
+COUNTED_FIELDS = ["counted_cents", "counted_period_cents", "allocated_cents", "delivered_cents"]
 REPORT_FIELDS = ["eur_rate", *COUNTED_FIELDS]
 BOOKKEEPING_FIELDS = ["version", "created_at", "updated_at"]
 
@@ -269,11 +273,44 @@ class Pledge(models.Model):
     )
     counted_cents = models.BigIntegerField(null=True, blank=True, editable=False)
     counted_period_cents = models.BigIntegerField(null=True, blank=True, editable=False)
+    # Derived from the fulfilment records by ``lifecycle.refresh_lifecycle``, never typed in.
+    allocated_amount = models.DecimalField(
+        max_digits=TOTAL_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Allocated or delivered so far, in the pledge's currency (null without an "
+        "amount).",
+    )
+    delivered_amount = models.DecimalField(
+        max_digits=TOTAL_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Delivered so far, in the pledge's currency (null without an amount).",
+    )
+    delivery = models.CharField(
+        max_length=10, choices=Delivery.choices, default=Delivery.NONE, editable=False
+    )
+    undated = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Marked delivered without delivery records: counted as delivered in full on "
+        "its announcement date.",
+    )
+    # The EUR cents of allocated_amount and delivered_amount that the reports count
+    # (``counted``): at the pledge's own rate, never more than counted_cents.
+    allocated_cents = models.BigIntegerField(null=True, blank=True, editable=False)
+    delivered_cents = models.BigIntegerField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["version", "updated_at", *REPORT_FIELDS])
+    history = HistoricalRecords(
+        excluded_fields=["version", "updated_at", *LIFECYCLE_FIELDS, *REPORT_FIELDS]
+    )
     objects = PledgeQuerySet.as_manager()
 
     class Meta:
@@ -384,8 +421,10 @@ class PledgeItem(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Leave empty when the number is not stated.",
     )
+    # Derived from the delivered records (``lifecycle``), never typed in.
+    quantity_delivered = models.PositiveIntegerField(default=0, editable=False)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["quantity_delivered"])
 
     class Meta:
         ordering = ["id"]
@@ -400,12 +439,11 @@ class PledgeItem(models.Model):
         return f"{self.quantity} x {self.name}" if self.quantity else self.name
 
 
-class Source(models.Model):
-    """Where a pledge was reported. With an address (``url``) or, for a print article, a feed
-    item or a briefing, without one: then its publisher, title and date say what it is.
-    See docs/contributing-data.md#sources."""
+class Citation(models.Model):
+    """Where a figure was reported: what a source says of itself. With an address (``url``)
+    or, for a print article, a feed item or a briefing, without one: then its publisher, title
+    and date say what it is. See docs/contributing-data.md#sources."""
 
-    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="sources")
     url = models.URLField(
         "URL",
         max_length=1000,
@@ -433,26 +471,9 @@ class Source(models.Model):
         null=True, blank=True, help_text="When the editors read the source."
     )
 
-    history = HistoricalRecords()
-
     class Meta:
+        abstract = True
         ordering = ["id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=~Q(url="") | (~Q(title="") & Q(published_on__isnull=False)),
-                name="source_url_or_citation",
-            ),
-            models.CheckConstraint(condition=~Q(publisher=""), name="source_publisher_required"),
-            models.CheckConstraint(
-                condition=_in_choices("kind", SourceKind), name="source_kind_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(accessed_on__isnull=True)
-                | Q(published_on__isnull=True)
-                | Q(accessed_on__gte=F("published_on")),
-                name="source_accessed_after_published",
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"{self.publisher}: {self.title or self.url}"
@@ -474,6 +495,126 @@ class Source(models.Model):
                 errors["published_on"] = "A source without a URL needs its publication date."
         if errors:
             raise ValidationError(errors)
+
+
+def citation_constraints(prefix: str) -> list[models.BaseConstraint]:
+    """The database's half of ``Citation.clean``, named after each table."""
+    return [
+        models.CheckConstraint(
+            condition=~Q(url="") | (~Q(title="") & Q(published_on__isnull=False)),
+            name=f"{prefix}_url_or_citation",
+        ),
+        models.CheckConstraint(condition=~Q(publisher=""), name=f"{prefix}_publisher_required"),
+        models.CheckConstraint(
+            condition=_in_choices("kind", SourceKind), name=f"{prefix}_kind_valid"
+        ),
+        models.CheckConstraint(
+            condition=Q(accessed_on__isnull=True)
+            | Q(published_on__isnull=True)
+            | Q(accessed_on__gte=F("published_on")),
+            name=f"{prefix}_accessed_after_published",
+        ),
+    ]
+
+
+class Source(Citation):
+    """A source of a pledge."""
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="sources")
+
+    history = HistoricalRecords()
+
+    class Meta(Citation.Meta):
+        constraints = citation_constraints("source")
+
+
+class Fulfilment(models.Model):
+    """A dated record of what was done with (part of) a pledge: allocated or delivered
+    (docs/methodology.md#allocated-and-delivered). Its amount is in the pledge's currency and
+    converts at the pledge's own rate; its quantities are of the pledge's items."""
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="fulfilments")
+    kind = models.CharField(max_length=10, choices=FulfilmentKind.choices)
+    date = models.DateField(help_text="Not before the pledge's announcement, not in the future.")
+    amount = models.DecimalField(
+        max_digits=AMOUNT_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_AMOUNT)],
+        help_text="In the pledge's currency; empty for quantities only.",
+    )
+    note = models.TextField(blank=True)
+    # Derived (``lifecycle``): the pledge's records of this kind up to this one (by date, then
+    # id) added up, and what this one adds in euro cents at the pledge's rate, so that a
+    # pledge's records add up to its converted total to the cent.
+    cumulative_amount = models.DecimalField(
+        max_digits=TOTAL_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    eur_cents = models.BigIntegerField(null=True, blank=True, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(
+        excluded_fields=["version", "updated_at", "cumulative_amount", "eur_cents"]
+    )
+
+    class Meta:
+        ordering = ["date", "id"]
+        indexes = [
+            models.Index(fields=["pledge", "kind", "date"], name="fulfilment_pledge_idx"),
+            models.Index(fields=["date"], name="fulfilment_date_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gt=0),
+                name="fulfilment_amount_positive",
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("kind", FulfilmentKind), name="fulfilment_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display().split(' ')[0]} on {self.date}: {self.pledge_id}"
+
+
+class FulfilmentItem(models.Model):
+    """How many of one of the pledge's items a record delivered or allocated."""
+
+    fulfilment = models.ForeignKey(Fulfilment, on_delete=models.CASCADE, related_name="items")
+    item = models.ForeignKey(PledgeItem, on_delete=models.PROTECT, related_name="fulfilled")
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["fulfilment", "item"], name="fulfilmentitem_once"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="fulfilmentitem_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.item_id}"
+
+
+class FulfilmentSource(Citation):
+    """A source of a fulfilment record."""
+
+    fulfilment = models.ForeignKey(Fulfilment, on_delete=models.CASCADE, related_name="sources")
+
+    history = HistoricalRecords()
+
+    class Meta(Citation.Meta):
+        constraints = citation_constraints("fulfilmentsource")
 
 
 class ExchangeRateQuerySet(models.QuerySet):

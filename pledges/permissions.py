@@ -1,9 +1,11 @@
 """What the editors' and reviewers' permissions allow, where one check serves several paths
-(the admin and the importer alike)."""
+(the admin and the importer alike). A fulfilment record is part of its pledge: who may change
+pledges may write records, who may view pledges may read them."""
 
 from django.core.exceptions import PermissionDenied
 
 EDIT_PLEDGES = "pledges.change_pledge"
+VIEW_PLEDGES = "pledges.view_pledge"
 # An import adds pledges and, through their references (``pledge-<id>``), rewrites any other.
 IMPORT_PLEDGES = ("pledges.add_pledge", EDIT_PLEDGES)
 

@@ -2,8 +2,9 @@
 (docs/data-dictionary.md#data-releases).
 
 A release is a directory of CSV files in the import layout (``pledges.csv``, as
-``export_pledges`` writes it, and the reference tables ``donors.csv``, ``categories.csv`` and
-``events.csv`` that it names), a Frictionless Data Package descriptor ``datapackage.json``
+``export_pledges`` writes it, ``fulfilments.csv``, their allocation and delivery records, and the
+reference tables ``donors.csv``, ``categories.csv`` and ``events.csv`` that they name), a
+Frictionless Data Package descriptor ``datapackage.json``
 (licence, release date, version, a schema for each file), and what changed since the previous
 release: ``changes.csv`` (one row per pledge added, changed or removed) and ``CHANGELOG.md``,
 read from the change history. ``load_release`` imports a release into a database.
@@ -20,15 +21,35 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .choices import AmountBasis, Confidence, DonorKind, EventKind, PledgeStatus
+from .choices import (
+    AmountBasis,
+    Confidence,
+    DonorKind,
+    EventKind,
+    FulfilmentKind,
+    PledgeStatus,
+)
 from .history import UNCOMPARED_FIELDS
 from .importing import ImportReport, import_file
-from .models import Category, Donor, Event, Pledge, PledgeItem, Source
+from .models import (
+    Category,
+    Donor,
+    Event,
+    Fulfilment,
+    FulfilmentItem,
+    FulfilmentSource,
+    Pledge,
+    PledgeItem,
+    Source,
+)
 from .spreadsheet import (
+    FULFILMENT_HEADER,
     HEADER,
     csv_lines,
     export_queryset,
+    fulfilments_queryset,
     generated_ref,
+    iter_fulfilment_rows,
     iter_rows,
     neutralise,
     restore,
@@ -136,6 +157,28 @@ def _pledge_schema() -> dict:
     }
 
 
+RECORD_FIELDS = {
+    "pledge_ref": _field("pledge_ref", required=True),
+    "kind": _field("kind", required=True, enum=_enum(FulfilmentKind)),
+    "date": _field("date", "date", required=True),
+    "amount": _field("amount", "number", minimum=0.01),
+    "items": _field("items", "array"),
+    "sources": _field("sources", "array", required=True),
+}
+
+
+def _fulfilment_schema() -> dict:
+    return {
+        "fields": [RECORD_FIELDS.get(name, _field(name)) for name in FULFILMENT_HEADER],
+        "foreignKeys": [
+            {
+                "fields": "pledge_ref",
+                "reference": {"resource": "pledges", "fields": "external_ref"},
+            }
+        ],
+    }
+
+
 CHANGE_COLUMNS = ["change", "external_ref", "title", "date", "fields"]
 CHANGE_KINDS = ("added", "changed", "removed")
 CHANGES_SCHEMA = {
@@ -211,8 +254,9 @@ def changes_since(since: dt.datetime | None) -> list[Change]:
                 "pledge_id", flat=True
             )
         )
+    records_changed = _records_changed_since(since)
     changed_ids = set(records.filter(history_date__gt=since).values_list("id", flat=True))
-    records = records.filter(id__in=changed_ids | children_changed)
+    records = records.filter(id__in=changed_ids | children_changed | records_changed)
     by_pledge: dict[int, list] = {}
     for record in records.iterator(chunk_size=2000):
         by_pledge.setdefault(record.id, []).append(record)
@@ -221,13 +265,39 @@ def changes_since(since: dt.datetime | None) -> list[Change]:
         before = [version for version in versions if version.history_date <= since]
         old = before[-1] if before and before[-1].history_type != "-" else None
         new = versions[-1] if versions[-1].history_type != "-" else None
-        change = _change(old, new, versions[-1], pledge_id in children_changed)
+        change = _change(
+            old,
+            new,
+            versions[-1],
+            pledge_id in children_changed,
+            pledge_id in records_changed,
+        )
         if change is not None:
             changes.append(change)
     return sorted(changes, key=lambda change: (change.external_ref, change.change))
 
 
-def _change(old, new, latest, children_changed: bool) -> Change | None:
+def _records_changed_since(since: dt.datetime) -> set[int]:
+    """The pledges whose fulfilment records (with their items and sources) changed."""
+    record_ids = set(
+        Fulfilment.history.model.objects.filter(history_date__gt=since).values_list("id", flat=True)
+    )
+    for model in (FulfilmentItem, FulfilmentSource):
+        record_ids.update(
+            model.history.model.objects.filter(history_date__gt=since).values_list(
+                "fulfilment_id", flat=True
+            )
+        )
+    return set(
+        Fulfilment.history.model.objects.filter(id__in=record_ids).values_list(
+            "pledge_id", flat=True
+        )
+    )
+
+
+def _change(
+    old, new, latest, children_changed: bool, records_changed: bool = False
+) -> Change | None:
     shown = new or old
     if shown is None:  # added and removed since the previous release
         return None
@@ -240,6 +310,8 @@ def _change(old, new, latest, children_changed: bool) -> Change | None:
     fields = [name.removesuffix("_id") for name in after if after[name] != before[name]]
     if children_changed:
         fields += ["items/sources"]
+    if records_changed:
+        fields += ["fulfilments"]
     if not fields:
         return None
     return Change("changed", ref, shown.title, latest.history_date, fields)
@@ -305,6 +377,26 @@ def _reference_rows(model, columns: list[str]) -> Iterator[list[str]]:
         yield [neutralise("" if value is None else str(value)) for value in values]
 
 
+def _write_tables(directory: Path) -> list[dict]:
+    """The reference tables, the pledges and their records as CSV files; their resources."""
+    resources = []
+    for name, (model, columns, fields, key) in REFERENCE_TABLES.items():
+        _write_csv(directory / f"{name}.csv", _reference_rows(model, columns))
+        schema = {"fields": fields, "primaryKey": key}
+        resources.append(_resource(name, schema, f"{model._meta.verbose_name_plural}."))
+    _write_csv(directory / "pledges.csv", iter_rows(export_queryset(Pledge.objects.all())))
+    resources.append(_resource("pledges", _pledge_schema(), "Pledges in the import layout."))
+    _write_csv(directory / "fulfilments.csv", iter_fulfilment_rows(fulfilments_queryset()))
+    resources.append(
+        _resource(
+            "fulfilments",
+            _fulfilment_schema(),
+            "Allocation and delivery records of the pledges, in their import layout.",
+        )
+    )
+    return resources
+
+
 def write_release(
     directory: Path,
     *,
@@ -322,14 +414,8 @@ def write_release(
     created = (now or timezone.now()).astimezone(dt.UTC)
     version = version or next_version(previous["version"] if previous else None)
     directory.mkdir(parents=True, exist_ok=True)
-    resources = []
     with transaction.atomic():  # one consistent snapshot (REPEATABLE READ on PostgreSQL)
-        for name, (model, columns, fields, key) in REFERENCE_TABLES.items():
-            _write_csv(directory / f"{name}.csv", _reference_rows(model, columns))
-            schema = {"fields": fields, "primaryKey": key}
-            resources.append(_resource(name, schema, f"{model._meta.verbose_name_plural}."))
-        _write_csv(directory / "pledges.csv", iter_rows(export_queryset(Pledge.objects.all())))
-        resources.append(_resource("pledges", _pledge_schema(), "Pledges in the import layout."))
+        resources = _write_tables(directory)
         changes = changes_since(previous["created"] if previous else None)
     _write_csv(directory / "changes.csv", [CHANGE_COLUMNS, *(c.row() for c in changes)])
     resources.append(
@@ -390,13 +476,19 @@ def _load_reference_tables(directory: Path) -> None:
 
 
 def load_release(directory: Path, *, dry_run: bool = False, user=None) -> ImportReport:
-    """Import a release: its reference tables, then its pledges (all or nothing)."""
+    """Import a release: its reference tables, then its pledges with their records (all or
+    nothing; a release without ``fulfilments.csv`` leaves the stored records as they are)."""
     directory = Path(directory)
     read_descriptor(directory)
+    records = directory / "fulfilments.csv"
     with transaction.atomic():
         _load_reference_tables(directory)
         report = import_file(
-            (directory / "pledges.csv").read_bytes(), "csv", dry_run=dry_run, user=user
+            (directory / "pledges.csv").read_bytes(),
+            "csv",
+            fulfilments=records.read_bytes() if records.exists() else None,
+            dry_run=dry_run,
+            user=user,
         )
         if not report.written:
             transaction.set_rollback(True)

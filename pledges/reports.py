@@ -10,8 +10,15 @@ the report currency's rate of that date) less what its components are worth in t
 in one query that ``_summed_converted`` writes. Sums are of whole cents, so that a report is
 exactly the per-pledge conversions added up, on SQLite too.
 
+Beside the total, a report gives what of it was ``allocated`` and ``delivered`` (and the
+``outstanding`` rest), from what each pledge's fulfilment records say (``lifecycle``): in euros
+the sums of the stored ``allocated_cents`` and ``delivered_cents``; in another currency each
+pledge's ``allocated_amount`` and ``delivered_amount`` converted like its total, never more than
+what it counts. Both ride in the same single query.
+
 A re-announcement (a pledge that ``reannounces`` an earlier one) is new news, not new money: it
-counts in ``pledges`` and ``reannounced`` and nowhere else, never in ``total``.
+counts in ``pledges`` and ``reannounced`` and nowhere else, never in ``total`` nor in the money
+that was allocated or delivered.
 """
 
 import datetime as dt
@@ -41,22 +48,28 @@ from django.db.models.functions import (
     ExtractQuarter,
     ExtractYear,
     Greatest,
+    Least,
 )
 
 from . import conversion, expressions
 from .choices import AmountBasis, PledgeStatus
 from .codes import is_currency, normalise_code
-from .models import ExchangeRate, Pledge
+from .models import Category, Donor, Event, ExchangeRate, Pledge
 from .spreadsheet import csv_lines, neutralised
 
 
 class _Year(ExtractYear):
-    """``announced_on``'s year; on SQLite with its own date function, not Django's Python one
-    (called once per row, it would be most of a report's time)."""
+    """``announced_on``'s year as an integer: on SQLite with its own date function, not
+    Django's Python one (called once per row, it would be most of a report's time); on
+    PostgreSQL with ``date_part``, as EXTRACT gives a numeric, several times slower to group."""
 
     def as_sqlite(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.lhs)
         return f"CAST(strftime('%%Y', {sql}) AS INTEGER)", params
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.lhs)
+        return f"date_part('{self.lookup_name}', {sql})::integer", params
 
 
 class _Month(ExtractMonth):
@@ -64,22 +77,33 @@ class _Month(ExtractMonth):
         sql, params = compiler.compile(self.lhs)
         return f"CAST(strftime('%%m', {sql}) AS INTEGER)", params
 
+    as_postgresql = _Year.as_postgresql
+
 
 class _Quarter(ExtractQuarter):
     def as_sqlite(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.lhs)
         return f"((CAST(strftime('%%m', {sql}) AS INTEGER) + 2) / 3)", params
 
+    as_postgresql = _Year.as_postgresql
+
 
 @dataclass(frozen=True)
 class GroupKey:
-    """A report key: the columns its rows are grouped on, and the value a row shows."""
+    """A report key: the columns its rows are grouped on, and the value a row shows.
+
+    A key on a foreign key is grouped on the id alone, and what a row shows of it (``shown``
+    fields of ``model``) is read after, once per report: grouping on the names too makes
+    PostgreSQL expect far more groups than there are and sort a million rows on disk.
+    """
 
     columns: tuple[str, ...]
     value: Callable[[dict], object]
+    model: type | None = None
+    shown: tuple[str, ...] = ()
 
 
-def _related(name: str, *shown: str) -> GroupKey:
+def _related(name: str, model: type, *shown: str) -> GroupKey:
     """A key on a foreign key: grouped on its id, shown as {"id", *shown} (None without one)."""
     id_column = f"{name}_id"
 
@@ -88,7 +112,7 @@ def _related(name: str, *shown: str) -> GroupKey:
             return None
         return {"id": values[id_column], **{part: values[f"{name}__{part}"] for part in shown}}
 
-    return GroupKey((id_column, *(f"{name}__{part}" for part in shown)), value)
+    return GroupKey((id_column,), value, model, shown)
 
 
 def _plain(name: str) -> GroupKey:
@@ -97,9 +121,9 @@ def _plain(name: str) -> GroupKey:
 
 # Every key a report groups by, described once. The time keys use ``announced_on``.
 GROUP_KEYS: dict[str, GroupKey] = {
-    "donor": _related("donor", "name", "iso2"),
-    "category": _related("category", "slug", "name"),
-    "event": _related("event", "name", "date"),
+    "donor": _related("donor", Donor, "name", "iso2"),
+    "category": _related("category", Category, "slug", "name"),
+    "event": _related("event", Event, "name", "date"),
     "status": _plain("status"),
     "confidence": _plain("confidence"),
     "recipient": _plain("recipient"),
@@ -117,8 +141,23 @@ MAX_KEYS = 2
 ANNOUNCEMENT, PERIOD = "announcement", "period"
 ALLOCATIONS = (ANNOUNCEMENT, PERIOD)
 FORMATS = ("json", "csv")
-FIGURES = ("total", "pledges", "unvalued", "unconverted", "reannounced")
-COUNTS = FIGURES[1:]  # the figures that count pledges; each is summed as n_<figure>
+# The figures of a row, in the order of the CSV columns: the money figures of the lifecycle
+# come last, so that the columns of older reports keep their places.
+FIGURES = (
+    "total",
+    "pledges",
+    "unvalued",
+    "unconverted",
+    "reannounced",
+    "allocated",
+    "delivered",
+    "outstanding",
+)
+COUNTS = FIGURES[1:5]  # the figures that count pledges; each is summed as n_<figure>
+MONEY = ("total", "allocated", "delivered", "outstanding")
+# The money summed by the database, in cents, by the name of its column in ``_summed``'s
+# answer (not the model's ``allocated_cents``: an annotation cannot take a field's name).
+SUMMED_MONEY = {"total": "total_cents", "allocated": "allocated_sum", "delivered": "delivered_sum"}
 
 
 class ReportError(ValueError):
@@ -137,25 +176,36 @@ class ReportOptions:
     format: str = "json"
 
 
+ZERO = Decimal("0.00")
+
+
 @dataclass
-class Row:
-    keys: dict[str, object]
-    total: Decimal = Decimal("0.00")
+class Figures:
+    """What a report says of a group of pledges (a row) or of all of them."""
+
+    total: Decimal = ZERO
+    allocated: Decimal = ZERO
+    delivered: Decimal = ZERO
     pledges: int = 0
     unvalued: int = 0
     unconverted: int = 0
     reannounced: int = 0
 
+    @property
+    def outstanding(self) -> Decimal:
+        """What was pledged and not (yet) delivered: never below zero."""
+        return max(ZERO, self.total - self.delivered)
+
 
 @dataclass
-class Report:
-    options: ReportOptions
+class Row(Figures):
+    keys: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Report(Figures):
+    options: ReportOptions = field(default_factory=ReportOptions)
     rows: list[Row] = field(default_factory=list)
-    total: Decimal = Decimal("0.00")
-    pledges: int = 0
-    unvalued: int = 0
-    unconverted: int = 0
-    reannounced: int = 0
 
 
 def parse_options(
@@ -168,25 +218,8 @@ def parse_options(
 ) -> ReportOptions:
     """Check every report parameter at once; ``ReportError`` names each bad one."""
     errors: dict[str, str] = {}
-    if isinstance(group_by, list):
-        group_by = ",".join(group_by)
-    keys = tuple(key.strip().lower() for key in (group_by or "").split(",") if key.strip())
-    unknown = [key for key in keys if key not in KEYS]
-    if unknown:
-        errors["group_by"] = (
-            f"Unknown key {', '.join(unknown)}: choose one or two of {', '.join(KEYS)}."
-        )
-    elif len(keys) > MAX_KEYS:
-        errors["group_by"] = f"At most {MAX_KEYS} keys, comma-separated."
-    elif len(set(keys)) != len(keys):
-        errors["group_by"] = "A key is given twice."
-
-    code = normalise_code(currency) or conversion.EURO
-    if not is_currency(code):
-        errors["currency"] = f"{code} is not an ISO 4217 currency code."
-    elif code != conversion.EURO and not ExchangeRate.objects.filter(currency=code).exists():
-        errors["currency"] = f"No exchange rates are stored for {code}."
-
+    keys = parse_keys(group_by, KEYS, MAX_KEYS, errors)
+    code = parse_currency(currency, errors)
     allocation = (allocation or ANNOUNCEMENT).strip().lower()
     if allocation not in ALLOCATIONS:
         errors["allocation"] = f"Choose {' or '.join(ALLOCATIONS)}."
@@ -195,21 +228,57 @@ def parse_options(
             errors["allocation"] = "allocation=period needs year in group_by."
         elif {"quarter", "month"} & set(keys):
             errors["allocation"] = "allocation=period spreads over years, not quarters or months."
-
-    output = (format or formats[0]).strip().lower()
-    if output not in formats:
-        errors["format"] = f"Choose {' or '.join(formats)}."
+    output = parse_choice("format", format, formats, errors)
     if errors:
         raise ReportError(errors)
     return ReportOptions(keys, code, allocation, output)
 
 
-def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool = False) -> Report:
-    """The report of ``options`` over ``pledges`` (already filtered).
+def parse_keys(
+    group_by: str | list[str] | None, allowed: tuple[str, ...], most: int, errors: dict
+) -> tuple[str, ...]:
+    """The keys of ``group_by`` (comma-separated, or repeated): at most ``most`` of
+    ``allowed``; a bad one is named in ``errors``."""
+    if isinstance(group_by, list):
+        group_by = ",".join(group_by)
+    keys = tuple(key.strip().lower() for key in (group_by or "").split(",") if key.strip())
+    unknown = [key for key in keys if key not in allowed]
+    number = "one" if most == 1 else "one or two"
+    if unknown:
+        errors["group_by"] = (
+            f"Unknown key {', '.join(unknown)}: choose {number} of {', '.join(allowed)}."
+        )
+    elif len(keys) > most:
+        errors["group_by"] = (
+            f"At most {most} keys, comma-separated." if most > 1 else "At most one key."
+        )
+    elif len(set(keys)) != len(keys):
+        errors["group_by"] = "A key is given twice."
+    return keys
 
-    Cancelled pledges are left out unless ``include_cancelled`` (the status filter asked for
-    them). One query, two with ``allocation=period``.
-    """
+
+def parse_currency(currency: str | None, errors: dict) -> str:
+    """The report currency (default EUR): an ISO 4217 code with stored rates."""
+    code = normalise_code(currency) or conversion.EURO
+    if not is_currency(code):
+        errors["currency"] = f"{code} is not an ISO 4217 currency code."
+    elif code != conversion.EURO and not ExchangeRate.objects.filter(currency=code).exists():
+        errors["currency"] = f"No exchange rates are stored for {code}."
+    return code
+
+
+def parse_choice(name: str, value: str | None, choices: tuple[str, ...], errors: dict) -> str:
+    """One of ``choices`` (the first by default), in any letter case."""
+    chosen = (value or choices[0]).strip().lower()
+    if chosen not in choices:
+        errors[name] = f"Choose {' or '.join(choices)}."
+    return chosen
+
+
+def selected(pledges: QuerySet, *, include_cancelled: bool = False) -> QuerySet:
+    """The pledges a report counts: ``pledges`` (already filtered) without the cancelled ones
+    unless ``include_cancelled`` (the status filter asked for them), with the time keys of
+    their announcement date."""
     pledges = pledges.order_by()
     if pledges.query.distinct:
         # A filter made it DISTINCT (django-filter does for multiple choices); annotations
@@ -217,20 +286,34 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
         pledges = Pledge.objects.filter(pk__in=pledges.values("pk"))
     if not include_cancelled:
         pledges = pledges.exclude(status=PledgeStatus.CANCELLED)
-    period = options.allocation == PERIOD
-    pledges = pledges.annotate(
+    return pledges.annotate(
         r_year=_Year("announced_on"),
         r_quarter=_Quarter("announced_on"),
         r_month=_Month("announced_on"),
     )
-    report = Report(options)
+
+
+def key_columns(keys) -> list[str]:
+    """The columns that the rows of ``keys`` are grouped on, each once."""
+    return list(dict.fromkeys(column for key in keys for column in GROUP_KEYS[key].columns))
+
+
+def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool = False) -> Report:
+    """The report of ``options`` over ``pledges`` (already filtered).
+
+    Cancelled pledges are left out unless ``include_cancelled`` (the status filter asked for
+    them), and their fulfilment records with them. One query, two with ``allocation=period``.
+    """
+    pledges = selected(pledges, include_cancelled=include_cancelled)
+    period = options.allocation == PERIOD
+    report = Report(options=options)
     if not options.group_by or period:
         # With allocation=period a pledge is in several rows but counts once overall.
         _fill(report, _summed(pledges, [], options.currency, period=period)[0])
         if not options.group_by:
             return report
 
-    columns = list(dict.fromkeys(c for key in options.group_by for c in GROUP_KEYS[key].columns))
+    columns = key_columns(options.group_by)
     if period:
         columns.remove("r_year")
         pledges = pledges.annotate(
@@ -244,12 +327,15 @@ def totals(pledges: QuerySet, options: ReportOptions, *, include_cancelled: bool
             ),
         )
         columns += ["r_first", "r_last"]
-    grouped = _summed(pledges, columns, options.currency, period=period)
+    grouped = with_shown(
+        _summed(pledges, columns, options.currency, period=period), options.group_by
+    )
     rows = _spread_over_years(grouped, options) if period else _rows(grouped, options)
     report.rows = sorted(rows, key=lambda row: (-row.total, _sort_label(row)))
     if not period:
         # Each pledge is in exactly one row: the overall figures are the rows added up.
-        report.total = sum((row.total for row in rows), Decimal("0.00"))
+        for figure in SUMMED_MONEY:
+            setattr(report, figure, sum((getattr(row, figure) for row in rows), ZERO))
         for figure in COUNTS:
             setattr(report, figure, sum(getattr(row, figure) for row in rows))
     return report
@@ -267,6 +353,8 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
         "total_cents": Coalesce(
             Sum("counted_period_cents" if period else "counted_cents", filter=new), Value(0)
         ),
+        "allocated_sum": Coalesce(Sum(_lifecycle_cents("allocated", period), filter=new), Value(0)),
+        "delivered_sum": Coalesce(Sum(_lifecycle_cents("delivered", period), filter=new), Value(0)),
         # Counts of the non-NULL values, subtracted: an eur_rate is there only with an amount.
         "n_pledges": Count("pk"),
         "n_unvalued": Count("pk", filter=new) - Count("amount", filter=new),
@@ -278,7 +366,22 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
     return list(pledges.values(*columns).annotate(**figures))
 
 
-_FIGURES_SUMMED = ("total_cents", *(f"n_{figure}" for figure in COUNTS))
+def _lifecycle_cents(figure: str, period: bool):
+    """What a pledge counts as ``figure`` (allocated or delivered) in a euro report: its stored
+    cents; with ``allocation=period``, all of its period value when its records cover its whole
+    total, else its cents but never more than its period value (the two values of a per-year
+    pledge differ by the rounding of a yearly amount)."""
+    stored = f"{figure}_cents"
+    if not period:
+        return F(stored)
+    return Case(
+        When(**{f"{figure}_amount__gte": F("total_amount")}, then=F("counted_period_cents")),
+        default=Least(stored, "counted_period_cents"),
+        output_field=BigIntegerField(),
+    )
+
+
+_FIGURES_SUMMED = (*SUMMED_MONEY.values(), *(f"n_{figure}" for figure in COUNTS))
 
 
 def _pledge_rows(pledges: QuerySet, columns: list[str], *, period: bool) -> QuerySet:
@@ -303,12 +406,15 @@ def _pledge_rows(pledges: QuerySet, columns: list[str], *, period: bool) -> Quer
         "announced_on",
         "eur_rate",
         "reannounces_id",
+        "total_amount",
+        "allocated_amount",
+        "delivered_amount",
         money=money,
         copies=copies,
     )
 
 
-def _target_rates(currency: str) -> QuerySet:
+def target_rates(currency: str) -> QuerySet:
     """The rate of ``currency`` on each date a pledge was announced, looked up once per date
     rather than once per pledge."""
     first_of_each_date = (
@@ -321,25 +427,38 @@ def _target_rates(currency: str) -> QuerySet:
     )
 
 
-_CONVERTED_SQL = """
-WITH pledge AS {materialized} ({pledges}),
-target AS {materialized_sqlite} ({target}),
-components AS {materialized_sqlite} (
+# The report currency's rate on each date a pledge was announced, and what each package's
+# non-cancelled components are worth in it.
+#
+# Every pledge's date has its row in ``target`` (read from every pledge, its rate NULL when
+# there is none), so an inner join from ``target`` keeps every pledge. Written as a CROSS JOIN,
+# it makes SQLite read the dates first and find each date's pledges by their date index: for
+# some groupings (by month alone, by year alone) its planner otherwise scanned all of
+# ``target`` once for each pledge, seconds at 10,000 pledges. PostgreSQL plans it freely.
+_RATE_CTES = """
+target AS {materialized} ({target}),
+components AS {materialized} (
     SELECT c.parent_id AS package_id, SUM({component}) AS cents
     FROM {table} c JOIN target t ON t.announced_on = c.announced_on
     WHERE c.parent_id IS NOT NULL AND c.status <> %s
     GROUP BY c.parent_id
-)
+)"""
+
+_CONVERTED_SQL = """
+WITH pledge AS {materialized} ({pledges}),
+{rates}
 SELECT {keys}
     COALESCE(SUM(CASE WHEN p.reannounces_id IS NULL THEN {counted} ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN p.reannounces_id IS NULL THEN {allocated} ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN p.reannounces_id IS NULL THEN {delivered} ELSE 0 END), 0),
     COUNT(*),
     COUNT(CASE WHEN p.reannounces_id IS NULL AND p.amount IS NULL THEN 1 END),
     COUNT(CASE WHEN p.reannounces_id IS NULL AND p.amount IS NOT NULL
         AND (p.eur_rate IS NULL OR t.rate IS NULL) THEN 1 END),
     COUNT(p.reannounces_id)
-FROM pledge p
-    LEFT JOIN target t ON t.announced_on = p.announced_on
+FROM target t CROSS JOIN pledge p
     LEFT JOIN components k ON k.package_id = p.id
+WHERE t.announced_on = p.announced_on
 {group_by}
 """
 
@@ -360,69 +479,142 @@ def _summed_converted(
     """
     connection = connections[pledges.db]
     compile_sql = pledges.query.get_compiler(connection=connection).compile
-    (counted, counted_params), (component, component_params) = _converted_cents(compile_sql)
+    arithmetic = _converted_cents(compile_sql, period=period)
+    counted, counted_params = arithmetic["counted"]
     pledge_rows = _pledge_rows(pledges, columns, period=period)
     pledge_sql, pledge_params = pledge_rows.query.sql_with_params()
-    target_sql, target_params = _target_rates(currency).query.sql_with_params()
+    rates_sql, rates_params = rate_ctes(connection, compile_sql, currency)
     keys = ", ".join(f"p.{connection.ops.quote_name(column)}" for column in columns)
-    postgresql = connection.vendor == "postgresql"
     sql = _CONVERTED_SQL.format(
-        # Each part computed once; SQLite before 3.35 has no such keyword (nor need).
-        materialized="MATERIALIZED" if postgresql else "",
-        materialized_sqlite="MATERIALIZED" if postgresql or _sqlite_materializes() else "",
+        # Computed once; SQLite before 3.35 has no such keyword (nor need).
+        materialized="MATERIALIZED" if connection.vendor == "postgresql" else "",
         pledges=pledge_sql,
-        target=target_sql,
-        component=component,
-        table=connection.ops.quote_name(Pledge._meta.db_table),
+        rates=rates_sql,
         keys=keys + "," if keys else "",
         counted=counted,
+        allocated=arithmetic["allocated"][0],
+        delivered=arithmetic["delivered"][0],
         group_by=f"GROUP BY {keys}" if keys else "",
     )
     # In the order they appear in the SQL.
     params = (
         *pledge_params,
-        *target_params,
-        *component_params,
-        PledgeStatus.CANCELLED.value,
+        *rates_params,
         *counted_params,
+        *arithmetic["allocated"][1],
+        *arithmetic["delivered"][1],
     )
+    return fetched(pledges, sql, params, columns, _FIGURES_SUMMED)
+
+
+def rate_ctes(connection, compile_sql, currency: str) -> tuple[str, tuple]:
+    """``_RATE_CTES`` for ``currency``, with its parameters: ``target`` (its rate on each date
+    a pledge was announced, ``t.rate``) and ``components`` (``k.cents`` of each package)."""
+    component, component_params = compile_sql(
+        expressions.ConvertedCents(
+            RawSQL("c.total_amount", ()), RawSQL("c.eur_rate", ()), RawSQL("t.rate", ())
+        )
+    )
+    target_sql, target_params = target_rates(currency).query.sql_with_params()
+    sql = _RATE_CTES.format(
+        materialized="MATERIALIZED" if materializes(connection) else "",
+        target=target_sql,
+        component=component,
+        table=connection.ops.quote_name(Pledge._meta.db_table),
+    )
+    return sql, (*target_params, *component_params, PledgeStatus.CANCELLED.value)
+
+
+def fetched(
+    pledges: QuerySet, sql: str, params, columns: list[str], figures: tuple[str, ...]
+) -> list[dict]:
+    """The rows of a hand-written query over ``pledges``: its key ``columns`` as the ORM
+    gives them, then ``figures``."""
     query = pledges.query.clone()  # resolving a key may add a join
     fields = {column: query.resolve_ref(column).output_field for column in columns}
-    with connection.cursor() as cursor:
+    with connections[pledges.db].cursor() as cursor:
         cursor.execute(sql, params)
         return [
             {
                 **{column: fields[column].to_python(row[i]) for i, column in enumerate(columns)},
-                **dict(zip(_FIGURES_SUMMED, row[len(columns) :], strict=True)),
+                **dict(zip(figures, row[len(columns) :], strict=True)),
             }
             for row in cursor.fetchall()
         ]
 
 
-def _converted_cents(compile_sql) -> tuple[tuple[str, tuple], tuple[str, tuple]]:
-    """The arithmetic of ``_CONVERTED_SQL`` as SQL: what a pledge ``p`` counts, and what a
-    component ``c`` is worth, at the report currency's rate ``t``."""
-    own = ExpressionWrapper(
-        expressions.ConvertedCents(
-            RawSQL("p.money", ()), RawSQL("p.eur_rate", ()), RawSQL("t.rate", ())
+def _converted_cents(compile_sql, *, period: bool) -> dict[str, tuple[str, tuple]]:
+    """The arithmetic of ``_CONVERTED_SQL`` as SQL with its parameters: what a pledge ``p``
+    counts and what of it was allocated and delivered, at the report currency's rate ``t``."""
+
+    def converted(column: str):
+        # ``column``: one of this function's own column names, never input.
+        money = RawSQL(column, ())  # noqa: S611
+        return expressions.ConvertedCents(money, RawSQL("p.eur_rate", ()), RawSQL("t.rate", ()))
+
+    def less_components(own):
+        components = Coalesce(RawSQL("k.cents", ()), Value(0), output_field=BigIntegerField())
+        return Greatest(own - components, Value(0), output_field=BigIntegerField())
+
+    own = ExpressionWrapper(converted("p.money") * RawSQL("p.copies", ()), BigIntegerField())
+    counted = less_components(own)
+    parts = {"counted": compile_sql(counted)}
+    for figure in ("allocated", "delivered"):
+        amount = f"p.{figure}_amount"
+        if not period:
+            # Never more than the pledge counts; nothing to convert without records.
+            least, least_params = compile_sql(Least(converted(amount), counted))
+            parts[figure] = (
+                f"CASE WHEN {amount} > 0 THEN {least} ELSE 0 END",
+                tuple(least_params),
+            )
+            continue
+        # As ``_lifecycle_cents`` in euros: all of the period value when the records cover the
+        # whole total, else the amount converted, never more than the whole total nor the
+        # period value counts (a per-year pledge's two values differ by a rounding).
+        whole = less_components(converted("p.total_amount"))
+        (full, full_params), (least, least_params) = (
+            compile_sql(counted),
+            compile_sql(Least(converted(amount), whole, counted)),
         )
-        * RawSQL("p.copies", ()),
-        output_field=BigIntegerField(),
-    )
-    components = Coalesce(RawSQL("k.cents", ()), Value(0), output_field=BigIntegerField())
-    counted = Greatest(own - components, Value(0), output_field=BigIntegerField())
-    component = expressions.ConvertedCents(
-        RawSQL("c.total_amount", ()), RawSQL("c.eur_rate", ()), RawSQL("t.rate", ())
-    )
-    return compile_sql(counted), compile_sql(component)
+        parts[figure] = (
+            f"CASE WHEN {amount} >= p.total_amount THEN {full} "
+            f"WHEN {amount} > 0 THEN {least} ELSE 0 END",
+            (*full_params, *least_params),
+        )
+    return parts
 
 
-def _sqlite_materializes() -> bool:
-    return sqlite3.sqlite_version_info >= (3, 35)
+def materializes(connection) -> bool:
+    """Whether the database takes the MATERIALIZED keyword of a CTE (SQLite before 3.35
+    has none, nor needs it)."""
+    return connection.vendor == "postgresql" or sqlite3.sqlite_version_info >= (3, 35)
+
+
+def with_shown(grouped: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    """Add to each group what its foreign keys of ``keys`` show (``GroupKey.shown``): one
+    query per such key."""
+    for key in keys:
+        group_key = GROUP_KEYS[key]
+        if group_key.model is None:
+            continue
+        id_column = group_key.columns[0]
+        name = id_column.removesuffix("_id")
+        ids = {values[id_column] for values in grouped} - {None}
+        shown = {
+            row["id"]: row
+            for row in group_key.model.objects.filter(pk__in=ids).values("id", *group_key.shown)
+        }
+        for values in grouped:
+            related = shown.get(values[id_column], {})
+            for part in group_key.shown:
+                values[f"{name}__{part}"] = related.get(part)
+    return grouped
 
 
 def _fill(target: Report | Row, figures: dict) -> None:
-    target.total = Decimal(int(figures["total_cents"])).scaleb(-2)
+    for figure, column in SUMMED_MONEY.items():
+        setattr(target, figure, Decimal(int(figures[column])).scaleb(-2))
     for figure in COUNTS:
         setattr(target, figure, figures[f"n_{figure}"])
 
@@ -430,39 +622,51 @@ def _fill(target: Report | Row, figures: dict) -> None:
 def _rows(grouped, options: ReportOptions) -> list[Row]:
     rows = []
     for values in grouped:
-        row = Row({key: GROUP_KEYS[key].value(values) for key in options.group_by})
+        row = Row(keys={key: GROUP_KEYS[key].value(values) for key in options.group_by})
         _fill(row, values)
         rows.append(row)
     return rows
+
+
+def spread(cents: int, years: int) -> list[int]:
+    """``cents`` over ``years`` years: an equal share each, and the odd cents one each to the
+    first years. Never more in a year for less overall, so that what was delivered of a group
+    is never more than its total in any year."""
+    share, odd = divmod(cents, years)
+    return [share + (1 if index < odd else 0) for index in range(years)]
 
 
 def _spread_over_years(grouped, options: ReportOptions) -> list[Row]:
     """``allocation=period``: a per-year pledge in each year of its period
     (docs/methodology.md#per-year-amounts).
 
-    The groups come from the database by (keys, first year, last year); each is spread here
-    over its years, an equal share of cents each and the odd cents in the first year.
+    The groups come from the database by (keys, first year, last year); each group's money is
+    spread here over its years (``spread``), and it counts its pledges in each year.
     """
     merged: dict[tuple, Row] = {}
     for values in grouped:
         first, last = values["r_first"], values["r_last"]
-        years = last - first + 1
-        share, odd = divmod(int(values["total_cents"]), years)
-        for year in range(first, last + 1):
+        shares = {
+            figure: spread(int(values[column]), last - first + 1)
+            for figure, column in SUMMED_MONEY.items()
+        }
+        for index, year in enumerate(range(first, last + 1)):
             keys = {
                 key: year if key == "year" else GROUP_KEYS[key].value(values)
                 for key in options.group_by
             }
-            identity = tuple(_identity(keys[key]) for key in options.group_by)
-            row = merged.setdefault(identity, Row(keys))
-            cents = share + (odd if year == first else 0)
-            row.total += Decimal(cents).scaleb(-2)
+            known = tuple(identity(keys[key]) for key in options.group_by)
+            row = merged.setdefault(known, Row(keys=keys))
+            for figure in SUMMED_MONEY:
+                cents = shares[figure][index]
+                setattr(row, figure, getattr(row, figure) + Decimal(cents).scaleb(-2))
             for figure in COUNTS:
                 setattr(row, figure, getattr(row, figure) + values[f"n_{figure}"])
     return list(merged.values())
 
 
-def _identity(value):
+def identity(value):
+    """A key as the rows are told apart: an object by its id."""
     return value["id"] if isinstance(value, dict) else value
 
 
@@ -499,8 +703,9 @@ def report_data(report: Report) -> dict:
 
     def figures(target: Report | Row) -> dict:
         return {
-            "total": money(target.total),
-            **{figure: getattr(target, figure) for figure in COUNTS},
+            figure: money(value) if figure in MONEY else value
+            for figure in FIGURES
+            for value in [getattr(target, figure)]
         }
 
     return {

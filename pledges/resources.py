@@ -9,15 +9,57 @@ all-or-nothing package rounds, the bulk writes with history rows and the import 
 states (Performance).
 """
 
+import io
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from import_export import fields, resources
-from import_export.results import Result, RowResult
+from import_export.formats.base_formats import XLSX
+from import_export.results import Error, Result, RowResult
 
 from .importing import import_table
 from .models import Pledge
-from .spreadsheet import COLUMNS, HEADER, cell_text, export_queryset, iter_rows, restore
+from .spreadsheet import (
+    COLUMNS,
+    FULFILMENTS_SHEET,
+    HEADER,
+    cell_text,
+    export_queryset,
+    fulfilments_queryset,
+    iter_fulfilment_rows,
+    iter_rows,
+    read_workbook,
+    restore,
+    write_xlsx,
+)
+
+
+class PledgeXLSX(XLSX):
+    """XLSX in the commands' layout, with the records in their own sheet (``fulfilments``),
+    read and written by ``spreadsheet`` (the import's archive checks, text cells, fixed dates)."""
+
+    def create_dataset(self, in_stream):
+        import tablib
+
+        pledges, records = read_workbook(in_stream)
+        width = len(pledges[0]) if pledges else 0
+        dataset = tablib.Dataset(headers=pledges[0] if pledges else None)
+        for row in pledges[1:]:
+            dataset.append([*row, *[""] * (width - len(row))][:width])
+        dataset.fulfilments = records
+        return dataset
+
+    def export_data(self, dataset, **kwargs):
+        stream = io.BytesIO()
+        records = getattr(dataset, "fulfilments", None)
+        more = {FULFILMENTS_SHEET: records} if records is not None else None
+        write_xlsx([dataset.headers, *dataset], stream, more=more)
+        return stream.getvalue()
+
+
+class RecordRowError(ValueError):
+    """A problem of a row of the records' sheet (shown beside the pledge rows' problems)."""
+
 
 IMPORT_TYPES = {
     "new": RowResult.IMPORT_TYPE_NEW,
@@ -49,12 +91,15 @@ class PledgeResource(resources.ModelResource):
         dataset = tablib.Dataset(headers=next(rows))
         for row in rows:
             dataset.append(row)
+        # Written by the XLSX format (``PledgeXLSX``) as a sheet of its own; CSV has no room.
+        dataset.fulfilments = list(iter_fulfilment_rows(fulfilments_queryset(queryset)))
         return dataset
 
     def import_data(self, dataset, dry_run=False, **kwargs):
         table = [[restore(cell_text(cell)) for cell in dataset.headers or []]]
         table.extend([restore(cell_text(cell)) for cell in row] for row in dataset)
-        report = import_table(table, dry_run=dry_run, user=kwargs.get("user"))
+        records = getattr(dataset, "fulfilments", None)  # an XLSX workbook's second sheet
+        report = import_table(table, fulfilments=records, dry_run=dry_run, user=kwargs.get("user"))
         return self._result(report)
 
     @staticmethod
@@ -73,6 +118,9 @@ class PledgeResource(resources.ModelResource):
             result.increment_row_result_total(row_result)
         errors_by_row = defaultdict(lambda: defaultdict(list))
         for error in report.errors:
+            if error.sheet:
+                result.append_base_error(Error(RecordRowError(str(error))))
+                continue
             # The message quotes the file's cells: a parameter, never the template.
             errors_by_row[error.row][error.column].append(
                 ValidationError("%(message)s", params={"message": error.message})

@@ -18,15 +18,21 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from . import conversion
 from .choices import AmountBasis
 from .codes import normalise_code
-from .counted import refresh_counted_values, refresh_packages
+from .counted import lifecycle_cents, refresh_counted_values, refresh_packages
+from .errors import RowsValidationError
+from .fulfilments import RecordLookups, delete_with_children, pledge_record_errors
+from .lifecycle import set_lifecycle_without_records
 from .models import (
     DERIVED_FIELDS,
+    LIFECYCLE_FIELDS,
     REPORT_FIELDS,
     ExchangeRate,
+    Fulfilment,
     Pledge,
     PledgeItem,
     Source,
@@ -40,31 +46,10 @@ from .package_rules import PackageLookups, check_package_rules
 BULK_CHECKED_FIELDS = ["donor", "category", "event", "parent", "reannounces", "external_ref"]
 
 
-class PledgeValidationError(ValidationError):
+class PledgeValidationError(RowsValidationError):
     """Refused pledge data. ``detail`` names every bad field; for ``items`` and ``sources`` it
-    holds one dict of errors per row (empty for a good row), as an API would answer them.
-    ``message_dict`` has the same keys with the row errors spelt out (Django's ValidationError
-    would flatten the row dicts), and ``children`` is the per-row part of ``detail`` alone."""
-
-    def __init__(self, detail: dict[str, Any]):
-        self.detail = detail
-        self.children = {
-            field: rows
-            for field, rows in detail.items()
-            if rows and all(isinstance(row, dict) for row in rows)
-        }
-        flat: dict[str, list[str]] = {}
-        for field, errors in detail.items():
-            if field in self.children:
-                flat[field] = [
-                    f"row {row}: {name}: {message}"
-                    for row, row_errors in enumerate(errors, start=1)
-                    for name, messages in row_errors.items()
-                    for message in messages
-                ]
-            else:
-                flat[field] = list(errors)
-        super().__init__(flat)
+    holds one dict of errors per row (empty for a good row), as an API would answer them
+    (see ``errors.RowsValidationError``)."""
 
 
 @dataclass
@@ -97,6 +82,39 @@ def _clean_children(
     return objects, errors
 
 
+def _clean_items(
+    rows: Iterable[Mapping[str, Any]], pledge: Pledge, *, bulk_checked: bool
+) -> tuple[list[PledgeItem], list[dict]]:
+    """Build and validate the items that a pledge will have. A row with an ``id`` is that
+    stored item of the pledge, changed in place (records refer to items by id); a row without
+    one is a new item. Each name once per pledge (spreadsheets name the items). A bulk caller
+    (the importer) found the ids in the database itself."""
+    stored = set()
+    if not bulk_checked and pledge.pk is not None:
+        stored = set(pledge.items.values_list("pk", flat=True))
+    rows = [dict(row) for row in rows]
+    ids = [row.pop("id", None) for row in rows]
+    items, errors = _clean_children(PledgeItem, rows, pledge, bulk_checked=bulk_checked)
+    seen_ids: dict[int, int] = {}
+    seen_names: dict[str, int] = {}
+    for number, (item, pk, row_errors) in enumerate(zip(items, ids, errors, strict=True), 1):
+        if pk is not None:
+            if not bulk_checked and pk not in stored:
+                row_errors.setdefault("id", []).append("This pledge has no item with this id.")
+            elif pk in seen_ids:
+                row_errors.setdefault("id", []).append(f"This item is also in row {seen_ids[pk]}.")
+            else:
+                seen_ids[pk] = number
+                item.pk, item._state.adding = pk, False
+        if item.name and item.name in seen_names:
+            row_errors.setdefault("name", []).append(
+                f"Row {seen_names[item.name]} has an item of this name: list each item once, "
+                "with its whole quantity."
+            )
+        seen_names.setdefault(item.name, number)
+    return items, errors
+
+
 def validate_pledge(
     *,
     pledge: Pledge | None = None,
@@ -105,30 +123,32 @@ def validate_pledge(
     sources: Iterable[Mapping[str, Any]] | None = None,
     bulk_checked: bool = False,
     package_lookups: PackageLookups | None = None,
+    record_lookups: RecordLookups | None = None,
     rates: conversion.RateSource = ExchangeRate.objects,
 ) -> PledgeWrite:
     """Set ``fields`` on ``pledge`` (or a new one) and check everything; write nothing.
 
     Raises PledgeValidationError (a ValidationError) naming every bad field; its ``children``
-    keeps one dict of errors per item and source row.
+    keeps one dict of errors per item and source row. ``items`` are dicts of item fields, with
+    the ``id`` of a stored item to keep it (see ``_clean_items``).
 
     ``bulk_checked`` is for callers that check many pledges at once (imports): they resolved
-    ``BULK_CHECKED_FIELDS`` from the database themselves, and the database constraints are not
-    queried one by one (``clean()`` and the field validators hold each of their rules, and the
-    database still enforces them on write). Nor are the unique checks: the only unique fields
-    of pledges, items and sources are their pks and ``external_ref``. Every other rule is the
-    same. ``package_lookups`` (a ``PackageFacts`` loaded for many pledges) and ``rates`` (a
-    ``RateTable``) answer the package rules' questions from memory.
+    ``BULK_CHECKED_FIELDS`` (and the ids of kept items) from the database themselves, and the
+    database constraints are not queried one by one (``clean()`` and the field validators hold
+    each of their rules, and the database still enforces them on write). Nor are the unique
+    checks: the only unique fields of pledges, items and sources are their pks and
+    ``external_ref``. Every other rule is the same. ``package_lookups`` (a ``PackageFacts``
+    loaded for many pledges), ``record_lookups`` (a ``RecordFacts``) and ``rates`` (a
+    ``RateTable``) answer the package and record rules' questions from memory.
     """
     pledge = pledge or Pledge()
     for name, value in fields.items():
         setattr(pledge, name, value)
-    errors = _pledge_errors(pledge, bulk_checked, package_lookups or PackageLookups(), rates)
+    packages = package_lookups or PackageLookups()
+    errors = _pledge_errors(pledge, bulk_checked, packages, rates)
     new_items = new_sources = None
     if items is not None:
-        new_items, item_errors = _clean_children(
-            PledgeItem, items, pledge, bulk_checked=bulk_checked
-        )
+        new_items, item_errors = _clean_items(items, pledge, bulk_checked=bulk_checked)
         if any(item_errors):
             errors["items"] = item_errors
     if sources is not None:
@@ -139,6 +159,16 @@ def validate_pledge(
             errors["sources"] = source_errors
     if "sources" not in errors:
         _check_sources(pledge, new_sources, errors)
+    if not errors or set(errors) <= {"sources"}:
+        held = pledge_record_errors(
+            pledge,
+            new_items,
+            records=record_lookups or RecordLookups(),
+            packages=packages,
+            rates=rates,
+        )
+        for field, messages in held.items():
+            errors.setdefault(field, []).extend(messages)
     if errors:
         raise PledgeValidationError(errors)
     return PledgeWrite(pledge, new_items, new_sources)
@@ -198,6 +228,12 @@ def set_derived_values(pledge: Pledge, rates: conversion.RateSource) -> None:
     pledge.counted_cents, pledge.counted_period_cents = conversion.own_counted_cents(
         pledge.value_eur, pledge.amount, pledge.eur_rate, years
     )
+    # What it delivered as if it had no records (a new pledge has none): a stored pledge's
+    # records are counted again after the write (``refresh_counted_values``).
+    set_lifecycle_without_records(pledge)
+    pledge.allocated_cents, pledge.delivered_cents = lifecycle_cents(
+        pledge.undated, pledge.counted_cents, {}
+    )
 
 
 def prepare_write(
@@ -220,30 +256,63 @@ def prepare_write(
 
 def store_pledge(pledge: Pledge, rates: conversion.RateSource = ExchangeRate.objects) -> Pledge:
     """Save one pledge's own row with its derived values and next version; the counted values
-    of the packages it belongs to, and belonged to, follow (``counted``)."""
+    of the packages it belongs to, and belonged to, follow (``counted``), and so do its
+    lifecycle and the status its records decide (``lifecycle``)."""
+    left = _store(pledge, rates)
+    return _follow(pledge, [pledge.pk, left])
+
+
+def _store(pledge: Pledge, rates: conversion.RateSource) -> int | None:
+    """Save the pledge's own row; returns the package it left behind in the database."""
     updating = not pledge._state.adding
     left = stored_package_id(pledge)
     prepare_write(pledge, rates)
     pledge.save()
     if updating:
         pledge.refresh_from_db(fields=["version"])
-    refresh_counted_values([pledge.pk, left])
+    return left
+
+
+def _follow(pledge: Pledge, pledge_ids: list[int | None]) -> Pledge:
+    """Counted values, lifecycle and status after a write, read back into ``pledge``."""
+    refresh_counted_values(pledge_ids)
+    # Its records may say otherwise than its fields alone (``lifecycle``), and may have
+    # changed its status (a version of its own).
+    pledge.refresh_from_db(fields=[*LIFECYCLE_FIELDS, "status", "version", "updated_at"])
     return pledge
 
 
 @transaction.atomic
 def save_pledge(write: PledgeWrite) -> Pledge:
-    """Save a validated pledge and replace its children, one by one so history is written."""
-    pledge = store_pledge(write.pledge)
-    for new_children, manager in ((write.items, pledge.items), (write.sources, pledge.sources)):
-        if new_children is None:
-            continue
-        for old in manager.all():
+    """Save a validated pledge, then its items (kept ones changed in place, new ones created,
+    left-out ones deleted) and its sources (replaced), one by one so that history is written;
+    then what follows from them (``store_pledge``)."""
+    pledge = write.pledge
+    left = _store(pledge, ExchangeRate.objects)
+    if write.items is not None:
+        _write_items(pledge, write.items)
+    if write.sources is not None:
+        for old in pledge.sources.all():
             old.delete()
-        for child in new_children:
-            child.pledge = pledge
-            child.save()
-    return pledge
+        for source in write.sources:
+            source.pledge = pledge
+            source.save()
+    return _follow(pledge, [pledge.pk, left])
+
+
+def _write_items(pledge: Pledge, items: list[PledgeItem]) -> None:
+    stored = {item.pk: item for item in pledge.items.all()}
+    kept = {item.pk for item in items if item.pk is not None}
+    for pk, old in stored.items():
+        if pk not in kept:
+            old.delete()  # validated: no record refers to it
+    for item in items:
+        item.pledge = pledge
+        old = stored.get(item.pk)
+        if old is None:
+            item.save()
+        elif (old.name, old.quantity) != (item.name, item.quantity):
+            item.save(update_fields=["name", "quantity"])
 
 
 def stored_package_id(pledge: Pledge) -> int | None:
@@ -255,9 +324,15 @@ def stored_package_id(pledge: Pledge) -> int | None:
 
 @transaction.atomic
 def delete_pledge(pledge: Pledge) -> None:
-    """Delete a pledge (its items and sources with it); its package counts it no more."""
+    """Delete a pledge with its records, items and sources; its package counts it no more.
+    The records go first, one by one (with their history): their items refer to the pledge's
+    items, which cannot be deleted while they do. Every history row of the deletion has the
+    same time (``fulfilments.delete_with_children``)."""
     package_id = stored_package_id(pledge)
-    pledge.delete()
+    moment = timezone.now()
+    for record in pledge.fulfilments.all():
+        delete_with_children(record, "items", "sources", moment=moment)
+    delete_with_children(pledge, "items", "sources", moment=moment)
     refresh_counted_values([package_id])
 
 
@@ -289,7 +364,7 @@ def recompute_derived_values(*, pledges=None, batch_size: int = 2000) -> int:
     rates = ExchangeRate.objects.table()
     changed: list[int] = []
     batch: list[Pledge] = []
-    fields = [*DERIVED_FIELDS, *REPORT_FIELDS]
+    fields = [*DERIVED_FIELDS, *REPORT_FIELDS, *LIFECYCLE_FIELDS]
     selected = Pledge.objects.all() if pledges is None else pledges
     with transaction.atomic():
         for pledge in selected.only(
@@ -301,6 +376,7 @@ def recompute_derived_values(*, pledges=None, batch_size: int = 2000) -> int:
             "period_end_year",
             "announced_on",
             "recipient",
+            "status",
             *fields,
         ).iterator(chunk_size=batch_size):
             before = tuple(getattr(pledge, field) for field in fields)
@@ -318,9 +394,11 @@ def recompute_derived_values(*, pledges=None, batch_size: int = 2000) -> int:
             Pledge.objects.filter(pk__in=changed[start : start + batch_size]).update(
                 version=F("version") + 1
             )
-        # Packages are given their own values above: their components are subtracted again.
+        # Packages are given their own values above: their components are subtracted again,
+        # and pledges with records count these again at their new rate.
         if pledges is None:
             refresh_packages()
+            refresh_counted_values(Fulfilment.objects.values_list("pledge_id", flat=True))
         else:
             refresh_counted_values(pledge.pk for pledge in selected.only("id"))
     return len(changed)

@@ -17,6 +17,13 @@ Export writes it, import reads it, so that a file round-trips exactly:
 - ``total_amount``, ``value_eur`` and ``rate_date`` are derived: written for information,
   ignored on import.
 
+Fulfilment records travel beside the pledges in a layout of their own (``FULFILMENT_HEADER``):
+a second sheet, ``fulfilments``, of an XLSX workbook, or a second CSV file. A record names its
+pledge by ``pledge_ref`` (the pledge's reference, as above) and the pledge's items by name
+(``items``: ``[{"item": "drone", "quantity": 30000}]``; a pledge lists each name once);
+``currency`` (the pledge's) is written for information. Records are ordered by their pledge's
+reference, then date, kind and id, so that a file round-trips exactly.
+
 Every cell is text (amounts keep their exact decimals, which a spreadsheet float would not).
 A cell that a spreadsheet could run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab
 or a carriage return) is written with a leading apostrophe, and so is a cell that starts with an
@@ -35,7 +42,7 @@ from django.conf import settings
 from django.db.models import CharField, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 
-from .models import SOURCE_FIELDS, Pledge
+from .models import SOURCE_FIELDS, Fulfilment, Pledge
 
 # Columns that hold the pledge field of the same name, as it is.
 PLAIN_FIELDS = [
@@ -65,6 +72,12 @@ COLUMNS = [
 ]
 INFORMATIONAL_COLUMNS = ["total_amount", "value_eur", "rate_date"]
 HEADER = COLUMNS + INFORMATIONAL_COLUMNS
+
+FULFILMENT_COLUMNS = ["pledge_ref", "kind", "date", "amount", "items", "note", "sources"]
+FULFILMENT_INFORMATIONAL_COLUMNS = ["currency"]
+FULFILMENT_HEADER = FULFILMENT_COLUMNS + FULFILMENT_INFORMATIONAL_COLUMNS
+FULFILMENTS_SHEET = "fulfilments"
+RECORD_ITEM_KEYS = ["item", "quantity"]  # the pledge item's name, how many
 
 ITEM_KEYS = ["name", "quantity"]
 SOURCE_KEYS = SOURCE_FIELDS
@@ -158,6 +171,56 @@ def pledge_row(pledge: Pledge) -> list[str]:
     return [_text(value) for value in values]
 
 
+def fulfilment_row(record: Fulfilment) -> list[str]:
+    """One record as cells of ``FULFILMENT_HEADER`` (before neutralisation)."""
+    items = [{"item": row.item.name, "quantity": row.quantity} for row in record.items.all()]
+    sources = [
+        {key: _json_value(getattr(source, key)) for key in SOURCE_KEYS}
+        for source in record.sources.all()
+    ]
+    values = [
+        _ref(record.pledge),
+        record.kind,
+        record.date,
+        record.amount,
+        _json(items),
+        record.note,
+        _json(sources),
+        record.pledge.currency,
+    ]
+    return [_text(value) for value in values]
+
+
+def _reference_of(prefix: str = "") -> Coalesce:
+    """The reference a pledge is written with (``external_ref`` or ``pledge-<id>``), in SQL."""
+    return Coalesce(
+        f"{prefix}external_ref",
+        Concat(Value(GENERATED_REF_PREFIX), Cast(f"{prefix}id", CharField())),
+        output_field=CharField(),
+    )
+
+
+def fulfilments_queryset(pledges: QuerySet | None = None) -> QuerySet:
+    """The records of ``pledges`` (every record without), with what a row needs, ordered by
+    their pledge's reference, date, kind and id: byte-identical exports, and identical again
+    after an import into another database (records are created in the file's order)."""
+    records = Fulfilment.objects.all()
+    if pledges is not None:
+        records = records.filter(pledge_id__in=pledges.order_by().values("pk"))
+    return (
+        records.select_related("pledge")
+        .prefetch_related("items__item", "sources")
+        .order_by(_reference_of("pledge__"), "date", "kind", "id")
+    )
+
+
+def iter_fulfilment_rows(queryset: QuerySet) -> Iterator[list[str]]:
+    """The header, then one neutralised row per record, read in chunks."""
+    yield FULFILMENT_HEADER
+    for record in queryset.iterator(chunk_size=EXPORT_CHUNK_SIZE):
+        yield [neutralise(cell) for cell in fulfilment_row(record)]
+
+
 def export_queryset(queryset: QuerySet, *, keep_order: bool = False) -> QuerySet:
     """``queryset`` with what a row needs, ordered by reference unless ``keep_order``.
 
@@ -169,12 +232,7 @@ def export_queryset(queryset: QuerySet, *, keep_order: bool = False) -> QuerySet
     ).prefetch_related("items", "sources")
     if keep_order:
         return queryset
-    reference = Coalesce(
-        "external_ref",
-        Concat(Value(GENERATED_REF_PREFIX), Cast("id", CharField())),
-        output_field=CharField(),
-    )
-    return queryset.order_by(reference, "id")
+    return queryset.order_by(_reference_of(), "id")
 
 
 def iter_rows(queryset: QuerySet, *, columns: list[str] | None = None) -> Iterator[list[str]]:
@@ -207,8 +265,11 @@ def write_csv(rows: Iterable[list[str]], stream) -> int:
     return max(count, 0)
 
 
-def write_xlsx(rows: Iterable[list[str]], stream) -> int:
-    """Write an XLSX workbook (one sheet, text cells) to a binary stream; returns data rows."""
+def write_xlsx(
+    rows: Iterable[list[str]], stream, *, more: dict[str, Iterable[list[str]]] | None = None
+) -> int:
+    """Write an XLSX workbook (a ``pledges`` sheet of text cells, then the sheets ``more``, by
+    name) to a binary stream; returns the data rows of the first."""
     from openpyxl import Workbook
     from openpyxl.writer.excel import ExcelWriter
 
@@ -217,6 +278,10 @@ def write_xlsx(rows: Iterable[list[str]], stream) -> int:
     count = -1
     for count, row in enumerate(rows):  # noqa: B007 - the count is the result
         sheet.append(row)
+    for name, more_rows in (more or {}).items():
+        other = workbook.create_sheet(name)
+        for row in more_rows:
+            other.append(row)
     workbook.properties.created = workbook.properties.modified = FIXED_TIMESTAMP
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -302,24 +367,33 @@ def check_archive(file) -> None:
 
 
 def read_xlsx(data: bytes) -> list[list[str]]:
-    """Rows of the first sheet of an XLSX workbook, as text (its archive checked first; the
-    XML parsed by defusedxml, which refuses entity definitions)."""
+    """Rows of the first sheet of an XLSX workbook, as text."""
+    return read_workbook(data)[0]
+
+
+def read_workbook(data: bytes) -> tuple[list[list[str]], list[list[str]] | None]:
+    """Rows of the first sheet of an XLSX workbook and of its ``fulfilments`` sheet (None
+    without one), as text (its archive checked first; the XML parsed by defusedxml, which
+    refuses entity definitions)."""
     from openpyxl import load_workbook
 
     check_archive(io.BytesIO(data))
     workbook = None
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        return [
-            [restore(cell_text(value)) for value in row]
-            for row in sheet.iter_rows(values_only=True)
+        sheets = [workbook.worksheets[0]]
+        if FULFILMENTS_SHEET in workbook.sheetnames[1:]:
+            sheets.append(workbook[FULFILMENTS_SHEET])
+        tables = [
+            [[restore(cell_text(value)) for value in row] for row in rows]
+            for rows in (sheet.iter_rows(values_only=True) for sheet in sheets)
         ]
     except Exception as error:  # openpyxl and defusedxml raise many kinds for a bad file
         raise SpreadsheetError(f"The file is not a readable XLSX workbook ({error}).") from error
     finally:
         if workbook is not None:
             workbook.close()
+    return tables[0], tables[1] if len(tables) > 1 else None
 
 
 def read_rows(data: bytes, file_format: str) -> list[list[str]]:

@@ -94,3 +94,24 @@ class SourceFactory(factory.django.DjangoModelFactory):
     publisher = "Example News"
     title = "Allies pledge aid"
     published_on = dt.date(2025, 6, 5)
+
+
+RECORD_SOURCE = {
+    "url": "https://example.org/deliveries",
+    "publisher": "Example News",
+    "title": "Deliveries arrive",
+    "published_on": dt.date(2025, 7, 1),
+    "kind": "media",
+}
+
+
+def add_record(pledge, kind="delivered", date=dt.date(2025, 7, 1), amount=None, items=(), **more):
+    """A fulfilment record written through the one write path (``items``: (PledgeItem,
+    quantity) pairs)."""
+    from pledges.fulfilments import write_fulfilment
+
+    return write_fulfilment(
+        fields={"pledge": pledge, "kind": kind, "date": date, "amount": amount, **more},
+        items=[{"item_id": item.pk, "quantity": quantity} for item, quantity in items],
+        sources=[RECORD_SOURCE],
+    )

@@ -60,6 +60,18 @@ def test_report_csv_of_the_api(hostile):
     assert "1000.00" in found
 
 
+def test_timeline_csv_of_the_api_and_the_command(hostile):
+    for key, name in (("donor", DONOR), ("category", CATEGORY), ("event", EVENT)):
+        response = Client().get("/api/v1/reports/timeline/", {"group_by": key, "format": "csv"})
+        assert response.status_code == 200
+        found = cells(response.content.decode())
+        assert_neutralised(found, name)
+        assert "1000.00" in found
+    out = io.StringIO()
+    call_command("pledge_timeline", "--group-by", "donor", "--format", "csv", stdout=out)
+    assert_neutralised(cells(out.getvalue()), DONOR)
+
+
 def test_report_csv_of_the_command(hostile):
     out = io.StringIO()
     call_command("pledge_report", "--group-by", "donor,event", "--format", "csv", stdout=out)

@@ -1,16 +1,21 @@
 """The dashboard in a real headless Chromium, driven by Playwright: the figures it
-shows are the reports API's, before and after changing filters."""
+shows are the reports API's and its timeline's, before and after changing filters."""
 
 import csv
+import datetime as dt
 import io
 import json
 import os
 import urllib.parse
 import urllib.request
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 
+from pledges.choices import FulfilmentKind
+from pledges.counted import refresh_counted_values
+from pledges.models import Fulfilment
 from pledges.reports import key_label
 from tests.browser import PHONE, overflow
 
@@ -22,9 +27,9 @@ def page(browser):
     return browser.new_page(viewport={"width": 1280, "height": 1500})
 
 
-def api(base: str, **params) -> dict:
+def api(base: str, report: str = "totals", **params) -> dict:
     query = urllib.parse.urlencode(params)
-    with urllib.request.urlopen(f"{base}/api/v1/reports/totals/?{query}") as response:  # noqa: S310
+    with urllib.request.urlopen(f"{base}/api/v1/reports/{report}/?{query}") as response:  # noqa: S310
         return json.load(response)
 
 
@@ -34,11 +39,14 @@ def grouped(total: str) -> str:
 
 
 def shown(page) -> dict:
-    """What the page shows: the headline figures, the donor table and the donor chart."""
+    """What the page shows: the headline figures, the donor table and chart (pledged and
+    delivered), the categories and the timeline chart."""
     return page.evaluate(
         """() => ({
             total: document.getElementById("total").dataset.value,
             exact: document.getElementById("total-exact").textContent,
+            delivered: document.getElementById("delivered").dataset.value,
+            delivered_note: document.getElementById("delivered-note").textContent,
             pledges: document.getElementById("pledges").textContent,
             unvalued: document.getElementById("unvalued").textContent,
             unconverted: document.getElementById("unconverted").textContent,
@@ -46,9 +54,13 @@ def shown(page) -> dict:
                 (tr) => [tr.dataset.donor, tr.children[1].textContent,
                          ...[...tr.children].slice(2).map((td) => td.textContent)]),
             chart: Chart.getChart("donor-chart").data.labels,
+            chart_figures: Chart.getChart("donor-chart").data.datasets.map(
+                (dataset) => [dataset.label, dataset.data]),
             categories: Chart.getChart("category-chart").data.labels.map(
                 (label) => label.split(": ")[0]),
             months: Chart.getChart("time-chart").data.labels,
+            gap: Chart.getChart("time-chart").data.datasets.map(
+                (dataset) => [dataset.label, dataset.data]),
         })"""
     )
 
@@ -56,30 +68,47 @@ def shown(page) -> dict:
 def expected(base: str, **params) -> dict:
     donors = api(base, group_by="donor", **params)
     categories = api(base, group_by="category", **params)
-    months = api(base, group_by="month", **params)
+    months = api(base, "timeline", interval="month", **params)
     currency = donors["currency"]
+    charted = [row for row in donors["rows"] if row["total"] != "0.00"][:15]
+    money = ("total", "allocated", "delivered", "outstanding")
     return {
         "total": donors["total"],
         "exact": f"{currency} {grouped(donors['total'])}",
+        "delivered": donors["delivered"],
+        "delivered_note": f"{currency} {grouped(donors['delivered'])} delivered; "
+        f"{currency} {grouped(donors['allocated'])} allocated",
         "pledges": f"{donors['pledges']:,}",
         "unvalued": f"{donors['unvalued']:,}",
         "unconverted": f"{donors['unconverted']:,}",
         "table": [
             [
                 key_label(row["donor"]),
-                f"{currency} {grouped(row['total'])}",
+                *(grouped(row[figure]) for figure in money),
                 str(row["pledges"]),
                 str(row["unvalued"]),
                 str(row["unconverted"]),
             ]
             for row in donors["rows"]
         ],
-        "chart": [key_label(row["donor"]) for row in donors["rows"] if row["total"] != "0.00"][:15],
+        "chart": [key_label(row["donor"]) for row in charted],
+        "chart_figures": [
+            ["Pledged", [float(row["total"]) for row in charted]],
+            ["Delivered", [float(row["delivered"]) for row in charted]],
+        ],
         "categories": [
             key_label(row["category"]) for row in categories["rows"] if row["total"] != "0.00"
         ],
-        # Only the months with pledges: no invented zero before the first.
-        "months": sorted(row["month"] for row in months["rows"]),
+        # Only the months with something in them: no invented zero before the first.
+        "months": [row["period"] for row in months["rows"]],
+        "gap": [
+            [label, [float(row[f"cumulative_{figure}"]) for row in months["rows"]]]
+            for label, figure in (
+                ("Pledged", "pledged"),
+                ("Allocated", "allocated"),
+                ("Delivered", "delivered"),
+            )
+        ],
     }
 
 
@@ -99,10 +128,6 @@ def test_dashboard_shows_the_api_figures(rates_kept, page, live_server):
     assert before == expected(base)
     assert before["total"] != "0.00"
     assert "United Kingdom" in before["chart"]
-
-    screenshot = os.environ.get("DASHBOARD_SCREENSHOT")
-    if screenshot:
-        page.screenshot(path=screenshot, full_page=True)
 
     page.select_option("#currency", "USD")
     wait_for(page, "currency=USD")
@@ -124,6 +149,49 @@ def test_dashboard_shows_the_api_figures(rates_kept, page, live_server):
     assert shown(page) == expected(
         base, currency="USD", category="drones", date_from="2025-06-05", status="cancelled"
     )
+
+
+def add_records() -> None:
+    """Records for some reference pledges: Germany's €5 billion (pledge 7) allocated, then
+    delivered in two parts, the second in 2026; the UK's drones (pledge 2) partly delivered;
+    Norway's $700 million (9) in full; Belgium's €1 billion a year (13) its first year."""
+    made = [
+        (7, FulfilmentKind.ALLOCATED, dt.date(2025, 7, 15), "3000000000"),
+        (7, FulfilmentKind.DELIVERED, dt.date(2025, 9, 1), "1000000000"),
+        (7, FulfilmentKind.DELIVERED, dt.date(2026, 1, 20), "1500000000"),
+        (2, FulfilmentKind.DELIVERED, dt.date(2025, 10, 1), "100000000"),
+        (9, FulfilmentKind.DELIVERED, dt.date(2025, 8, 10), "700000000"),
+        (13, FulfilmentKind.DELIVERED, dt.date(2025, 12, 1), "1000000000"),
+    ]
+    for pk, kind, day, amount in made:
+        Fulfilment.objects.create(pledge_id=pk, kind=kind, date=day, amount=Decimal(amount))
+    refresh_counted_values(pk for pk, *_ in made)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_pledged_against_delivered_by_donor_and_over_time(rates_kept, page, live_server):
+    call_command("load_reference_data", verbosity=0)
+    add_records()
+    base = live_server.url
+    page.goto(base + "/")
+    wait_for(page, "currency=EUR")
+    figures = shown(page)
+    assert figures == expected(base)
+    donors = dict(zip(figures["chart"], figures["chart_figures"][1][1], strict=True))
+    assert donors["Germany"] == 2.5e9  # delivered; 3 billion allocated
+    assert figures["months"][-1] == "2026-01"
+    assert figures["gap"][2][1][-1] == float(figures["delivered"])
+
+    screenshot = os.environ.get("DASHBOARD_SCREENSHOT")
+    if screenshot:
+        page.screenshot(path=screenshot, full_page=True)
+
+    # The filters apply to both: Germany alone, in dollars.
+    choose(page, "#currency", "USD", "currency=USD")
+    choose(page, "#donor", "16", "currency=USD&donor=16")
+    germany = shown(page)
+    assert germany == expected(base, currency="USD", donor=16)
+    assert germany["months"] == ["2025-05", "2025-06", "2025-07", "2025-09", "2026-01"]
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -234,15 +302,19 @@ def test_plain_words_a_doughnut_with_values_and_shares_and_a_single_month_as_a_p
         assert label.startswith(f"{row['category']['name']}: €"), label
         assert label.endswith(f"({expected_share})"), label
 
-    # The reference pledges of June 2025 alone: one point, no rise from an invented zero.
+    # The reference pledges of June 2025 alone: their month first, with what was pledged in
+    # it, no rise from an invented zero.
     page.goto(f"{base}/?date_from=2025-06-01")
     wait_for(page, "date_from=2025-06-01&currency=EUR")
     chart = page.evaluate(
         '(() => { const c = Chart.getChart("time-chart");'
         " return { labels: c.data.labels, data: c.data.datasets[0].data }; })()"
     )
-    assert chart["labels"] == ["2025-06"]
-    assert chart["data"] == [float(api(base, group_by="month", date_from="2025-06-01")["total"])]
+    timeline = api(base, "timeline", interval="month", date_from="2025-06-01")["rows"]
+    assert chart["labels"] == [row["period"] for row in timeline]
+    assert chart["labels"][0] == "2025-06"
+    june = float(api(base, group_by="month", date_from="2025-06-01")["total"])
+    assert chart["data"][0] == june > 0
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -263,7 +335,9 @@ def test_the_csv_link_downloads_what_is_shown(rates_kept, page, live_server):
         rows = list(csv.reader(io.StringIO(response.read().decode())))
     table = shown(page)["table"]
     assert [row[0] for row in rows[1:]] == [row[0] for row in table]
-    assert [f"GBP {grouped(row[1])}" for row in rows[1:]] == [row[1] for row in table]
+    assert [grouped(row[1]) for row in rows[1:]] == [row[1] for row in table]
+    units = page.eval_on_selector_all(".figures .unit", "us => us.map((u) => u.textContent)")
+    assert units == ["(GBP)"] * 4
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -128,6 +129,23 @@ def check_reports(answers):
     assert all(years[year] >= Decimal("1000000000") for year in range(2026, 2030))
 
 
+def check_timeline(answers):
+    by_quarter_donor, by_month_csv = answers
+    body = by_quarter_donor.json()
+    assert (body["currency"], body["interval"], body["group_by"]) == ("USD", "quarter", ["donor"])
+    uk = [row for row in body["rows"] if row["donor"]["id"] == 50]
+    assert [row["period"] for row in uk] == ["2025-Q2"]
+    # Its last cumulative figures are the totals report's.
+    totals = APIClient().get("/api/v1/reports/totals/", {"group_by": "donor", "currency": "USD"})
+    uk_total = next(row for row in totals.json()["rows"] if row["donor"]["id"] == 50)
+    assert uk[-1]["cumulative_pledged"] == uk_total["total"]
+    assert uk[-1]["cumulative_delivered"] == uk_total["delivered"]
+    assert by_month_csv["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(by_month_csv.content.decode())))
+    assert rows[0][:4] == ["period", "pledged", "allocated", "delivered"]
+    assert [row[0] for row in rows[1:]] == ["2025-05", "2025-06"]
+
+
 def check_export(answers):
     (answer,) = answers
     assert answer["Content-Type"].startswith("text/csv")
@@ -196,6 +214,22 @@ def check_history(answers):
     assert {"field": "status", "old": "announced", "new": "committed"} in newest["changes"]
 
 
+def check_delivery(answers):
+    created, pledge, listed = answers
+    assert created.status_code == 201, created.content
+    record = created.json()
+    assert (record["pledge"], record["kind"], record["amount"]) == (9, "delivered", "200000000.00")
+    assert created["ETag"] == '"1"'
+    shown = pledge.json()
+    assert shown["title"] == "$700 million for drones"
+    assert (shown["amount"], shown["currency"]) == ("700000000.00", "USD")
+    assert shown["allocated_amount"] == shown["delivered_amount"] == "200000000.00"
+    assert (shown["delivery"], shown["undated"], shown["status"]) == ("partial", False, "committed")
+    assert pledge["ETag"] == f'"{shown["version"]}"'
+    assert Pledge.history.filter(id=9).count() == 1  # a new representation, not a new edit
+    assert [row["id"] for row in listed.json()["results"]] == [record["id"]]
+
+
 def check_rate(answers):
     (answer,) = answers
     body = answer.json()
@@ -207,11 +241,13 @@ def check_rate(answers):
 
 CHECKS = {
     "reports": check_reports,
+    "timeline": check_timeline,
     "export": check_export,
     "lists": check_lists,
     "create": check_create,
     "change": check_change,
     "history": check_history,
+    "delivery": check_delivery,
     "rate": check_rate,
 }
 
@@ -263,3 +299,21 @@ def test_what_is_in_the_box(reference_data):
 def test_the_post_example_is_valid_json():
     (curl,) = dict(examples())["create"]
     assert json.loads(curl.data)["donor"] == 50
+
+
+OUTPUT_BLOCK = re.compile(
+    r"^<!-- output: ([a-z_]+) (.*?) -->\n```text\n(.*?)\n```$", re.DOTALL | re.M
+)
+
+
+def test_the_command_outputs_shown_are_what_the_commands_print(reference_data):
+    shown = OUTPUT_BLOCK.findall(README.read_text())
+    assert shown
+    for command, arguments, text in shown:
+        out = io.StringIO()
+        call_command(command, *shlex.split(arguments), stdout=out)
+        printed = out.getvalue().rstrip("\n")
+        assert printed == text, (
+            f"README's output of {command} {arguments} is not what it prints now; "
+            f"paste this instead:\n{printed}"
+        )

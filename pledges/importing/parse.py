@@ -17,9 +17,11 @@ class RowError:
     row: int  # spreadsheet row number; the header is row 1
     column: str
     message: str
+    sheet: str = ""  # "fulfilments" for the records' sheet or file; empty for the pledges'
 
     def __str__(self) -> str:
-        return f"row {self.row}, {self.column}: {self.message}"
+        where = f"{self.sheet} row" if self.sheet else "row"
+        return f"{where} {self.row}, {self.column}: {self.message}"
 
 
 @dataclass
@@ -190,33 +192,39 @@ def _event(row: Row, references: References, name: str, date_text: str) -> Event
 
 
 def _parse_children(row: Row, column: str, model, keys, required) -> list[dict]:
-    text = row.outcome.values[column].strip()
+    return parse_json_rows(row.outcome.values[column], column, model, keys, required, row.refuse)
+
+
+def parse_json_rows(text: str, column: str, model, keys, required, refuse) -> list[dict]:
+    """A cell holding a JSON list of objects with ``keys``, each value converted by the
+    ``model`` field of its name; problems go to ``refuse(column, message)``."""
+    text = text.strip()
     if not text:
         return []
     shape = f"a JSON list of objects with the keys {', '.join(keys)}"
     try:
         data = json.loads(text)
     except ValueError as error:
-        row.refuse(column, f"Not valid JSON ({error}); expected {shape}.")
+        refuse(column, f"Not valid JSON ({error}); expected {shape}.")
         return []
     if not isinstance(data, list) or not all(isinstance(entry, dict) for entry in data):
-        row.refuse(column, f"Expected {shape}.")
+        refuse(column, f"Expected {shape}.")
         return []
     children = []
     for index, entry in enumerate(data, start=1):
         unknown = sorted(set(entry) - set(keys))
         if unknown:
-            row.refuse(column, f"Entry {index}: unknown keys {', '.join(unknown)}.")
+            refuse(column, f"Entry {index}: unknown keys {', '.join(unknown)}.")
         child = {}
         for key in keys:
             value = entry.get(key)
             text_value = "" if value is None else str(value)
             if key in required and not text_value:
-                row.refuse(f"{column}[{index}].{key}", "This field is required.")
+                refuse(f"{column}[{index}].{key}", "This field is required.")
             try:
                 child[key] = to_python(model, key, text_value)
             except ValidationError as error:
-                row.refuse(f"{column}[{index}].{key}", " ".join(error.messages))
+                refuse(f"{column}[{index}].{key}", " ".join(error.messages))
                 child[key] = None
         children.append(child)
     return children

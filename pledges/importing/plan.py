@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS
 
 from .. import conversion
+from ..fulfilments import RecordFacts
 from ..models import Pledge, PledgeItem, Source
 from ..package_rules import PackageFacts
 from ..services import PledgeValidationError, PledgeWrite, validate_pledge
@@ -41,8 +42,10 @@ class StoredPledges:
 
     existing: dict[str, Pledge] = field(default_factory=dict)  # file reference -> pledge
     pk_by_ref: dict[str, int] = field(default_factory=dict)  # stored, or written in a round
-    # pk -> ([(name, quantity)], [(url, publisher, title, published_on)])
+    # pk -> ([(name, quantity)] by name, [(url, publisher, title, published_on)])
     children: dict[int, tuple[list, list]] = field(default_factory=dict)
+    # pk -> {item name: item id}: an item of the file is the stored item of its name
+    item_ids: dict[int, dict[str, int]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, refs: set[str]) -> "StoredPledges":
@@ -62,18 +65,22 @@ class StoredPledges:
                 stored.existing[generated[pledge.pk]] = pledge
         stored.pk_by_ref = {ref: pledge.pk for ref, pledge in stored.existing.items()}
         stored._load_children(sorted(stored.pk_by_ref.values()))
+        for items, _ in stored.children.values():
+            items.sort(key=_by_name)
         return stored
 
     def _load_children(self, ids: list[int]) -> None:
         for pk in ids:
             self.children[pk] = ([], [])
+            self.item_ids[pk] = {}
         for chunk in chunks(ids):
-            for pledge_id, *item in (
+            for pledge_id, pk, *item in (
                 PledgeItem.objects.filter(pledge_id__in=chunk)
                 .order_by("id")
-                .values_list("pledge_id", *ITEM_KEYS)
+                .values_list("pledge_id", "id", *ITEM_KEYS)
             ):
                 self.children[pledge_id][0].append(tuple(item))
+                self.item_ids[pledge_id].setdefault(item[0], pk)
             for pledge_id, *source in (
                 Source.objects.filter(pledge_id__in=chunk)
                 .order_by("id")
@@ -182,13 +189,13 @@ class Planner:
                 to_check.append((row, parent_pk))
         # What the package rules read, for the whole round at once: nothing is written before
         # the round is checked, so every row sees what it would have read on its own.
-        lookups = PackageFacts(
-            [parent_pk for _, parent_pk in to_check if parent_pk is not None],
-            [pledge.pk for row, _ in to_check if (pledge := self._stored(row)) is not None],
-        )
+        parents = [parent_pk for _, parent_pk in to_check if parent_pk is not None]
+        changing = [pledge.pk for row, _ in to_check if (pledge := self._stored(row)) is not None]
+        lookups = PackageFacts(parents, changing)
+        records = RecordFacts([*parents, *changing])  # what the records that stay hold
         for row, parent_pk in to_check:
             # A row with unreadable cells is still checked, so that all its problems are told.
-            write = self._validate(row, parent_pk, lookups)
+            write = self._validate(row, parent_pk, lookups, records)
             self.progress(1)
             if write is not None and not row.errors:
                 self._classify(row, write, plan)
@@ -269,22 +276,27 @@ class Planner:
         return self.stored.existing.get(row.ref) if self.row_by_ref.get(row.ref) is row else None
 
     def _validate(
-        self, row: Row, parent_pk: int | None, lookups: PackageFacts
+        self, row: Row, parent_pk: int | None, lookups: PackageFacts, records: RecordFacts
     ) -> PledgeWrite | None:
         pledge = self._stored(row)
         told = set(row.errors)  # columns already refused when the cells were read
         row.snapshot = {name: getattr(pledge, name) for name in COMPARED_FIELDS} if pledge else {}
         fields = {**row.fields, "parent_id": parent_pk, "external_ref": row.ref}
+        items = row.items
         if pledge is None:  # built with its fields at once, which is quicker than one by one
             pledge, fields = Pledge(**fields), {}
+        else:  # a stored item is kept, in place, by its name (records refer to it)
+            ids = dict(self.stored.item_ids[pledge.pk])
+            items = [{**item, "id": ids.pop(item["name"], None)} for item in items]
         try:
             return validate_pledge(
                 pledge=pledge,
                 fields=fields,
-                items=row.items,
+                items=items,
                 sources=row.sources,
                 bulk_checked=True,
                 package_lookups=lookups,
+                record_lookups=records,
                 rates=self.rates,
             )
         except PledgeValidationError as error:
@@ -318,15 +330,24 @@ def _fields_changed(pledge: Pledge, before: dict[str, Any]) -> bool:
     return any(getattr(pledge, name) != before[name] for name in COMPARED_FIELDS)
 
 
+def _by_name(item: tuple) -> str:
+    return str(item[0])
+
+
 def _children_of_row(row: Row) -> tuple[list, list]:
+    """Items by name (kept in place by name, their order is their creation's), sources in
+    order."""
     return (
-        [tuple(item[key] for key in ITEM_KEYS) for item in row.items],
+        sorted((tuple(item[key] for key in ITEM_KEYS) for item in row.items), key=_by_name),
         [tuple(source[key] for key in SOURCE_KEYS) for source in row.sources],
     )
 
 
 def _children_of_write(write: PledgeWrite) -> tuple[list, list]:
     return (
-        [tuple(getattr(item, key) for key in ITEM_KEYS) for item in write.items or []],
+        sorted(
+            (tuple(getattr(item, key) for key in ITEM_KEYS) for item in write.items or []),
+            key=_by_name,
+        ),
         [tuple(getattr(source, key) for key in SOURCE_KEYS) for source in write.sources or []],
     )

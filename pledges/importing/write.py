@@ -58,6 +58,8 @@ class Writer:
             children = []
             for write in writes:
                 for child in getattr(write, attribute) or []:
+                    if child.pk is not None:
+                        continue  # a stored item, kept (``_keep_items``)
                     child.pledge_id = write.pledge.pk  # built when the pledge had no pk yet
                     children.append(child)
             create_with_history(
@@ -83,15 +85,41 @@ class Writer:
             default_change_reason=CHANGE_REASON,
             default_date=self.now,
         )
+        replaced = [write for _, write, children_changed in changed if children_changed]
+        self._keep_items(replaced)
+        for chunk in chunks([write.pledge.pk for write in replaced]):
+            # Deleted one by one through signals, so that each deletion is in the history.
+            Source.objects.filter(pledge_id__in=chunk).delete()
+        self._create_children(replaced)
+        # After the items: what the records make of a pledge reads them (``lifecycle``).
         refresh_counted_values(
             [pledge.pk for pledge in pledges] + [row.snapshot["parent_id"] for row, _, _ in changed]
         )
-        replaced = [write for _, write, children_changed in changed if children_changed]
-        for chunk in chunks([write.pledge.pk for write in replaced]):
-            # Deleted one by one through signals, so that each deletion is in the history.
-            PledgeItem.objects.filter(pledge_id__in=chunk).delete()
-            Source.objects.filter(pledge_id__in=chunk).delete()
-        self._create_children(replaced)
+
+    def _keep_items(self, writes: list[PledgeWrite]) -> None:
+        """The stored items of the file's names stay, their quantity changed in place (records
+        refer to them); the others are deleted (validated: no record refers to them)."""
+        kept = {item.pk: item for write in writes for item in write.items or [] if item.pk}
+        stale, changed = [], []
+        for chunk in chunks([write.pledge.pk for write in writes]):
+            for pk, quantity in PledgeItem.objects.filter(pledge_id__in=chunk).values_list(
+                "pk", "quantity"
+            ):
+                if pk not in kept:
+                    stale.append(pk)
+                elif kept[pk].quantity != quantity:
+                    changed.append(kept[pk])
+        for chunk in chunks(stale):
+            PledgeItem.objects.filter(pk__in=chunk).delete()  # one by one, with history
+        bulk_update_with_history(
+            changed,
+            PledgeItem,
+            ["quantity"],
+            batch_size=BATCH_SIZE,
+            default_user=self.user,
+            default_change_reason=CHANGE_REASON,
+            default_date=self.now,
+        )
 
     def _lock_unchanged_since_read(self, changed: list) -> list:
         """Lock the pledges to update; refuse those that another writer changed meanwhile.

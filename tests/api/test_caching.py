@@ -14,6 +14,7 @@ from tests.factories import PledgeFactory
 
 LIST = "/api/v1/pledges/"
 REPORT = "/api/v1/reports/totals/"
+TIMELINE = "/api/v1/reports/timeline/"
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/7"
 
 
@@ -51,9 +52,11 @@ def test_a_write_is_seen_at_once_by_lists_and_reports(anon, editor, pledges):
     before = anon.get(REPORT, params).json()
     listed = anon.get(LIST).json()
     assert before["total"] == "300.00"
+    assert anon.get(TIMELINE).json()["rows"][-1]["cumulative_pledged"] == "300.00"
     response = editor.patch(f"{LIST}{pledges[0].pk}/", {"amount": "1000.00"}, format="json")
     assert response.status_code == 200
     assert anon.get(REPORT, params).json()["total"] == "1200.00"
+    assert anon.get(TIMELINE).json()["rows"][-1]["cumulative_pledged"] == "1200.00"
     after = anon.get(LIST).json()
     assert (
         {r["amount"] for r in after["results"]}
@@ -76,6 +79,8 @@ def test_a_write_is_seen_at_once_by_lists_and_reports(anon, editor, pledges):
         (LIST, {"donor": "1", "ordering": "-value_eur"}),
         (REPORT, {"group_by": "donor,year", "currency": "USD"}),
         (REPORT, {"group_by": "donor", "format": "csv"}),
+        (TIMELINE, {"group_by": "donor", "interval": "year", "currency": "USD"}),
+        (TIMELINE, {"format": "csv"}),
         ("/api/v1/donors/", {}),
         ("/api/v1/exchange-rates/", {"currency": "USD"}),
     ],
@@ -111,9 +116,10 @@ def test_json_and_csv_of_a_report_have_different_etags(anon, pledges):
     assert csv["ETag"] != json_tag
 
 
-def test_bad_parameters_are_not_cached(anon, pledges):
+@pytest.mark.parametrize("url", [REPORT, TIMELINE])
+def test_bad_parameters_are_not_cached(anon, pledges, url):
     for _ in range(2):
-        response = anon.get(REPORT, {"group_by": "colour"})
+        response = anon.get(url, {"group_by": "colour"})
         assert response.status_code == 400
         assert "group_by" in response.json()
         assert "ETag" not in response

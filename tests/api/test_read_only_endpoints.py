@@ -13,6 +13,7 @@ READ_ONLY = [
     "/api/v1/reports/totals/",
     "/api/v1/exchange-rates/",
     "/api/v1/exports/pledges.csv",
+    "/api/v1/exports/fulfilments.csv",
     "/api/v1/schema/",
     "/api/v1/docs/",
     "/api/v1/",

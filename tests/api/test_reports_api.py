@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
+from pledges import reports
 from pledges.models import Pledge
 from tests.factories import CategoryFactory, DonorFactory, PledgeFactory
 from tests.report_scenario import (
@@ -45,6 +46,10 @@ def test_overall_figures(client, scenario):
         "unvalued": 2,
         "unconverted": 1,
         "reannounced": 0,
+        # Norway's pledge is marked delivered (without records): delivered in full.
+        "allocated": str(NORWAY_EUR),
+        "delivered": str(NORWAY_EUR),
+        "outstanding": str(TOTAL_EUR - NORWAY_EUR),
     }
 
 
@@ -64,6 +69,9 @@ def test_rows_by_donor_are_objects_ordered_by_total(client, scenario):
         "unvalued": 1,
         "unconverted": 0,
         "reannounced": 0,
+        "allocated": "0.00",
+        "delivered": "0.00",
+        "outstanding": str(REMAINDER_EUR + DRONES_EUR + TRAINING_EUR),
     }
     assert body["total"] == str(TOTAL_EUR)
 
@@ -79,6 +87,9 @@ def test_row_keys_of_every_kind(client, scenario):
         "unvalued": 0,
         "unconverted": 0,
         "reannounced": 0,
+        "allocated": "0.00",
+        "delivered": "0.00",
+        "outstanding": str(DRONES_EUR),
     } in rows
     assert any(row["event"] is None for row in rows)
     quarter = get(client, group_by="quarter,status").json()["rows"]
@@ -150,10 +161,13 @@ def test_csv_has_names_and_the_same_figures(client, scenario):
     for row, expected in zip(rows, data["rows"], strict=True):
         assert row["donor"] == expected["donor"]["name"]
         assert row["category"] == expected["category"]["name"]
-        for figure in ("total", "pledges", "unvalued", "unconverted"):
+        for figure in reports.FIGURES:
             assert row[figure] == str(expected[figure])
     overall = client.get(URL, {"format": "csv"}).content.decode().splitlines()
-    assert overall == ["total,pledges,unvalued,unconverted,reannounced", f"{TOTAL_EUR},8,2,1,0"]
+    assert overall == [
+        "total,pledges,unvalued,unconverted,reannounced,allocated,delivered,outstanding",
+        f"{TOTAL_EUR},8,2,1,0,{NORWAY_EUR},{NORWAY_EUR},{TOTAL_EUR - NORWAY_EUR}",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -201,11 +215,11 @@ def test_query_count_does_not_grow_with_pledges(client, db, django_assert_num_qu
 
     add(2)
     # ATOMIC_REQUESTS' savepoint and its release, the data version (api/caching.py), the target
-    # currency's rates, the report.
-    with django_assert_num_queries(5):
+    # currency's rates, the report, the donors' names.
+    with django_assert_num_queries(6):
         assert get(client, group_by="donor,month", currency="USD").status_code == 200
     add(20)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert get(client, group_by="donor,month", currency="USD").json()["pledges"] == 22
 
 

@@ -16,10 +16,12 @@ def test_the_root_lists_resources_reports_exports_and_docs(anon, db):
     response = anon.get("/api/v1/")
     assert response.status_code == 200
     links = response.json()
-    for key in ("donors", "categories", "events", "pledges", "exchange-rates"):
+    for key in ("donors", "categories", "events", "pledges", "fulfilments", "exchange-rates"):
         assert links[key] == f"http://testserver/api/v1/{key}/"
     assert links["reports/totals"] == "http://testserver/api/v1/reports/totals/"
-    assert links["exports/pledges.csv"] == "http://testserver/api/v1/exports/pledges.csv"
+    for name in ("pledges", "fulfilments"):
+        url = f"http://testserver/api/v1/exports/{name}.csv"
+        assert links[f"exports/{name}.csv"] == url
     assert links["schema"] == "http://testserver/api/v1/schema/"
     assert links["docs"] == "http://testserver/api/v1/docs/"
     for url in links.values():  # every link answers

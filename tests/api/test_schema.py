@@ -36,6 +36,7 @@ def test_every_endpoint_and_parameter_is_described(schema):
         "event",
         "status",
         "confidence",
+        "delivery",
         "reannouncement",
         "currency",
         "recipient",

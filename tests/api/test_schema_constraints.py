@@ -44,6 +44,8 @@ def test_every_operation_lists_its_error_codes(schema):
             assert 404 in codes, (method, path)
         if path == "/api/v1/pledges/{id}/" and method != "get":
             assert 412 in codes, method
+        if path == "/api/v1/fulfilments/{id}/" and method != "get":
+            assert {412, 428} <= codes, method
 
 
 def test_pages_are_bounded(schema):
@@ -58,7 +60,8 @@ def test_pages_are_bounded(schema):
                 "maximum": 1000,
             }
             assert query(operation, "page") == {"type": "integer", "minimum": 1}
-    assert lists == 6  # donors, categories, events, pledges, their history, exchange rates
+    # donors, categories, events, pledges and records with their histories, exchange rates
+    assert lists == 8
 
 
 def test_codes_and_amounts_have_their_patterns(schema):

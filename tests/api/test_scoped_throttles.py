@@ -14,7 +14,9 @@ EXPORT = "/api/v1/exports/pledges.csv"
 REPORT = "/api/v1/reports/totals/?group_by=donor"
 SEARCH = "/api/v1/pledges/?search=drone"
 
-SCOPES = [("export", EXPORT), ("reports", REPORT), ("search", SEARCH)]
+TIMELINE = "/api/v1/reports/timeline/?group_by=donor"
+
+SCOPES = [("export", EXPORT), ("reports", REPORT), ("reports", TIMELINE), ("search", SEARCH)]
 
 
 @pytest.fixture

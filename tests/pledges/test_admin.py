@@ -75,6 +75,7 @@ def pledge_form(**changes):
             ],
         ),
         **formset("components", []),
+        **formset("fulfilments", []),
     }
     data.update(changes)
     return data
@@ -196,6 +197,7 @@ def test_a_reviewer_may_change_only_the_status(client, reviewer):
     assert page.status_code == 200
     assert list(page.context["adminform"].form.fields) == ["status"]
     data = {"status": "committed", **formset("items", [], 0), **formset("components", [], 0)}
+    data.update(formset("fulfilments", [], 0))
     data.update(formset("sources", [], 0))
     data["sources-TOTAL_FORMS"] = data["sources-INITIAL_FORMS"] = "1"
     data["sources-0-id"] = str(pledge.sources.get().pk)
@@ -232,6 +234,7 @@ def test_history_can_be_reverted_in_the_admin(admin_client):
     data = {name: form[name].value() or "" for name in form.fields}
     data.update(formset("items", []))
     data.update(formset("components", []))
+    data.update(formset("fulfilments", []))
     data.update(formset("sources", [], 0))
     data["sources-TOTAL_FORMS"] = data["sources-INITIAL_FORMS"] = "1"
     source = pledge.sources.get()

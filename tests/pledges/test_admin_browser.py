@@ -8,7 +8,9 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
+from pledges.models import Pledge
 from tests.browser import LAPTOP, PHONE, overflow
+from tests.factories import add_record
 
 pytestmark = [
     pytest.mark.browser,
@@ -98,3 +100,30 @@ def test_the_pledge_list_fits_a_phone(signed_in, live_server):
     page = signed_in(PHONE)
     page.goto(f"{live_server.url}/admin/pledges/pledge/")
     assert overflow(page) == 0
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
+@pytest.mark.parametrize(
+    "path",
+    ["fulfilment/", "fulfilment/{record}/change/", "fulfilment/add/?pledge=2", "pledge/2/change/"],
+)
+def test_the_record_pages_fit(signed_in, live_server, viewport, path):
+    """A delivery of the UK's drones (made up for the test: the seed states none)."""
+    from decimal import Decimal
+
+    drones = Pledge.objects.get(pk=2)
+    record = add_record(
+        drones,
+        amount=Decimal("100000000.00"),
+        items=[(drones.items.get(), 30000)],
+        note="First batch handed over at the border, with training for the crews.",
+    )
+    page = signed_in(viewport)
+    page.goto(f"{live_server.url}/admin/pledges/{path.format(record=record.pk)}")
+    if viewport is LAPTOP and path.startswith("fulfilment/{record}"):
+        shot(page, "admin-record-form.png")
+    assert overflow(page) == 0
+    if viewport is LAPTOP and path == "fulfilment/":
+        columns = visible_columns(page)
+        assert not list_scrolls(page), columns
+        assert all(column["inView"] for column in columns.values()), columns

@@ -82,6 +82,7 @@ def revert_data(pledge: Pledge) -> dict:
         "confidence": first.confidence,
         **formset("items", []),
         **formset("components", []),
+        **formset("fulfilments", []),
         **formset("sources", [], 0),
     }
     source = pledge.sources.get()

@@ -7,8 +7,10 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
-from pledges.models import ExchangeRate, Pledge
+from pledges.counted import refresh_counted_values
+from pledges.models import COUNTED_FIELDS, LIFECYCLE_FIELDS, ExchangeRate, Fulfilment, Pledge
 from pledges.services import validate_pledge
 from tests.ecb import ecb_rate, ecb_rates
 from tests.factories import PledgeFactory
@@ -71,3 +73,48 @@ def test_load_reference_data_if_empty_keeps_local_edits(reference_data):
     assert "already loaded" in out.getvalue()
     pledge.refresh_from_db()
     assert pledge.title == "Edited locally"
+
+
+def _generated() -> tuple[list, list]:
+    """The generated pledges and records, without their ids."""
+    pledges = list(
+        Pledge.objects.order_by("pk").values_list(
+            "title", "status", "amount", *LIFECYCLE_FIELDS, *COUNTED_FIELDS
+        )
+    )
+    records = list(
+        Fulfilment.objects.order_by("pk").values_list(
+            "pledge__title", "kind", "date", "amount", "cumulative_amount", "eur_cents"
+        )
+    )
+    return pledges, records
+
+
+def test_generate_pledges_makes_records_as_the_write_path_would():
+    call_command("generate_pledges", "600", "--seed", "5", verbosity=0, stdout=StringIO())
+    generated = _generated()
+    # What the command computed before writing is what the lifecycle computes from the rows.
+    refresh_counted_values(Pledge.objects.values_list("pk", flat=True))
+    assert _generated() == generated
+
+    valued = Pledge.objects.filter(amount__isnull=False).exclude(status="cancelled").count()
+    recorded = Pledge.objects.filter(fulfilments__isnull=False).distinct()
+    assert 0.2 * valued < recorded.count() < 0.4 * valued
+    assert not recorded.filter(status="cancelled").exists()
+    assert recorded.filter(delivery="full", status="delivered").exists()
+    assert recorded.filter(delivery="partial", status="committed").exists()
+    assert Pledge.objects.filter(undated=True, fulfilments__isnull=True).exists()
+    today = timezone.localdate()
+    for record in Fulfilment.objects.select_related("pledge"):
+        assert record.pledge.announced_on <= record.date <= today
+        assert record.sources.exists()
+    for pledge in recorded:
+        for kind in ("allocated", "delivered"):
+            amounts = pledge.fulfilments.filter(kind=kind).values_list("amount", flat=True)
+            assert sum(amounts, Decimal(0)) <= pledge.total_amount
+
+    # The same seed, the same pledges and records.
+    Pledge.objects.filter(parent__isnull=False).delete()
+    Pledge.objects.all().delete()
+    call_command("generate_pledges", "600", "--seed", "5", verbosity=0, stdout=StringIO())
+    assert _generated() == generated

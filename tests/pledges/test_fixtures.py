@@ -273,6 +273,6 @@ def test_the_report_command_keys_and_filters_on_confidence(reference_data):
     )
     expected = eur("45000000", "USD") + Decimal("5000000000")
     assert out.getvalue().splitlines() == [
-        "confidence,total,pledges,unvalued,unconverted,reannounced",
-        f"estimated,{expected},2,0,0,0",
+        "confidence,total,pledges,unvalued,unconverted,reannounced,allocated,delivered,outstanding",
+        f"estimated,{expected},2,0,0,0,0.00,0.00,{expected}",
     ]

@@ -68,9 +68,16 @@ def test_table_shows_rows_and_the_overall_line(scenario):
         "unvalued",
         "unconverted",
         "reannounced",
+        "allocated",
+        "delivered",
+        "outstanding",
     ]
-    assert lines[3].split() == ["Belgium", "5,000,000,000.00", "1", "0", "0", "0"]
-    assert lines[-1].split() == ["All", f"{TOTAL_EUR:,.2f}", "8", "2", "1", "0"]
+    belgium = ["5,000,000,000.00", "1", "0", "0", "0", "0.00", "0.00", "5,000,000,000.00"]
+    assert lines[3].split() == ["Belgium", *belgium]
+    norway = f"{NORWAY_EUR:,.2f}"
+    outstanding = f"{TOTAL_EUR - NORWAY_EUR:,.2f}"
+    overall = [f"{TOTAL_EUR:,.2f}", "8", "2", "1", "0", norway, norway, outstanding]
+    assert lines[-1].split() == ["All", *overall]
 
 
 def test_filters(scenario):

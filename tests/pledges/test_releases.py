@@ -51,7 +51,7 @@ def test_a_release_is_a_valid_data_package(reference_data, tmp_path):
     created = dt.datetime.fromisoformat(descriptor["created"])
     assert abs(created - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
     names = [resource["name"] for resource in descriptor["resources"]]
-    assert names == ["donors", "categories", "events", "pledges", "changes"]
+    assert names == ["donors", "categories", "events", "pledges", "fulfilments", "changes"]
     pledges = read_csv(tmp_path / "r1" / "pledges.csv")
     assert len(pledges) == Pledge.objects.count() == 15
     assert len(read_csv(tmp_path / "r1" / "donors.csv")) == Donor.objects.count()

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pledges import reports
-from pledges.choices import AmountBasis, PledgeStatus
+from pledges.choices import AmountBasis, FulfilmentKind, PledgeStatus
 from pledges.counted import refresh_counted_values
-from pledges.models import Pledge
+from pledges.models import Fulfilment, Pledge
 from tests import ecb
 from tests.factories import CategoryFactory, DonorFactory, PledgeFactory
 from tests.report_scenario import (
@@ -195,6 +195,108 @@ def test_period_allocation_with_a_second_key_and_another_currency(scenario):
     assert sum(row.total for row in result.rows) == result.total
 
 
+# --- allocated and delivered (docs/methodology.md#reports) --------------------------------
+
+JULY, AUGUST = dt.date(2025, 7, 1), dt.date(2025, 8, 1)
+# By hand from the ECB file (see tests/report_scenario.py for the rates).
+DRONES_ALLOCATED_EUR = Decimal("178126113.29")  # 1.5e8 GBP / 0.8421
+BELGIUM_DELIVERED_EUR = Decimal("1500000000.00")
+UK_USD_COUNTED = Decimal("832190914.39")  # 1351858449.12 - 405557534.73 - 114110000.00
+DRONES_ALLOCATED_USD = Decimal("202778767.37")  # 1.5e8 * 1.1384 / 0.8421
+BELGIUM_DELIVERED_USD = Decimal("1707600000.00")  # 1.5e9 * 1.1384
+
+
+@pytest.fixture
+def recorded(scenario):
+    """The scenario with records: the UK's package delivered beyond what its components leave
+    it (8e8 of its 1e9 GBP, its remainder is 731 million euros), its drones half allocated,
+    Belgium's per-year pledge 1.5 of its 5 billion delivered, a record of the UAH pledge (no
+    rate: it counts nothing), one of a cancelled pledge and a re-announcement of Norway's
+    pledge with a record of its own (Norway's pledge is marked delivered without records)."""
+
+    def record(pledge, kind, day, amount):
+        Fulfilment.objects.create(pledge=pledge, kind=kind, date=day, amount=Decimal(amount))
+
+    delivered, allocated = FulfilmentKind.DELIVERED, FulfilmentKind.ALLOCATED
+    record(scenario["package"], delivered, JULY, "600000000")
+    record(scenario["package"], delivered, AUGUST, "200000000")
+    record(scenario["drones"], allocated, JULY, "150000000")
+    record(scenario["belgium"], delivered, AUGUST, "1500000000")
+    record(scenario["uah"], delivered, JULY, "100000000")
+    record(scenario["norway_cancelled"], delivered, JULY, "20000000")
+    norway = scenario["norway"]
+    again = PledgeFactory(
+        donor=norway.donor,
+        category=norway.category,
+        announced_on=dt.date(2024, 3, 1),
+        amount=norway.amount,
+        currency="USD",
+        reannounces=norway,
+    )
+    record(again, delivered, dt.date(2024, 4, 1), "100000000")
+    refresh_counted_values(Pledge.objects.values_list("pk", flat=True))
+    return {**scenario, "again": again}
+
+
+def test_allocated_and_delivered_by_hand(recorded):
+    result = report()
+    delivered = REMAINDER_EUR + BELGIUM_DELIVERED_EUR + NORWAY_EUR
+    assert (result.delivered, result.allocated) == (delivered, delivered + DRONES_ALLOCATED_EUR)
+    assert result.outstanding == TOTAL_EUR - delivered
+    assert (result.pledges, result.reannounced) == (9, 1)
+    by_donor = rows_by(report("donor"), "donor")
+    uk = by_donor["United Kingdom"]
+    assert (uk.allocated, uk.delivered) == (REMAINDER_EUR + DRONES_ALLOCATED_EUR, REMAINDER_EUR)
+    assert uk.outstanding == DRONES_EUR + TRAINING_EUR
+    belgium = by_donor["Belgium"]
+    assert (belgium.allocated, belgium.delivered) == (BELGIUM_DELIVERED_EUR,) * 2
+    assert belgium.outstanding == BELGIUM_EUR - BELGIUM_DELIVERED_EUR
+    # Marked delivered without records: all of it; its re-announcement's record: nothing.
+    norway = by_donor["Norway"]
+    assert (norway.allocated, norway.delivered, norway.outstanding) == (
+        NORWAY_EUR,
+        NORWAY_EUR,
+        Decimal("0.00"),
+    )
+    assert by_donor["Canada"].delivered == Decimal("0.00")  # the UAH pledge has no rate
+
+
+def test_allocated_and_delivered_in_another_currency(recorded):
+    by_donor = rows_by(report("donor", currency="USD"), "donor")
+    uk = by_donor["United Kingdom"]
+    # 8e8 GBP is 1,081,486,759.29 USD: never more than the package's remainder in dollars.
+    assert (uk.delivered, uk.allocated) == (
+        UK_USD_COUNTED,
+        UK_USD_COUNTED + DRONES_ALLOCATED_USD,
+    )
+    assert (by_donor["Belgium"].delivered, by_donor["Norway"].delivered) == (
+        BELGIUM_DELIVERED_USD,
+        Decimal("700000000.00"),
+    )
+
+
+def test_delivered_is_spread_over_the_years_like_the_total(recorded):
+    result = report("year", allocation="period")
+    by_year = rows_by(result, "year")
+    yearly = Decimal("300000000.00")  # Belgium's 1.5e9 over 2025-2029
+    assert by_year["2025"].delivered == REMAINDER_EUR + yearly
+    assert by_year["2025"].allocated == REMAINDER_EUR + DRONES_ALLOCATED_EUR + yearly
+    for year in ("2026", "2027", "2028", "2029"):
+        assert (by_year[year].allocated, by_year[year].delivered) == (yearly, yearly)
+        assert by_year[year].outstanding == Decimal("700000000.00")
+    assert by_year["2024"].delivered == NORWAY_EUR
+    assert result.delivered == REMAINDER_EUR + BELGIUM_DELIVERED_EUR + NORWAY_EUR
+
+
+def test_cancelled_records_count_with_their_pledge_only_when_asked(recorded):
+    asked = Pledge.objects.filter(status__in=[PledgeStatus.CANCELLED])
+    result = report("donor", pledges=asked, include_cancelled=True)
+    norway = rows_by(result, "donor")["Norway"]
+    expected = ecb.convert(Decimal("20000000"), "USD", "EUR", WEDNESDAY)
+    assert (norway.delivered, norway.allocated) == (expected, expected)
+    assert report().delivered == REMAINDER_EUR + BELGIUM_DELIVERED_EUR + NORWAY_EUR
+
+
 @pytest.mark.parametrize(
     ("params", "bad"),
     [
@@ -228,8 +330,9 @@ def test_parameters_are_normalised(db):
 
 
 def _pledges(count, donor, category):
+    """``count`` pledges, a third of them with records."""
     for index in range(count):
-        PledgeFactory(
+        pledge = PledgeFactory(
             donor=donor,
             category=category,
             amount=Decimal(1000 + index),
@@ -238,11 +341,18 @@ def _pledges(count, donor, category):
             period_start_year=2025 if index % 5 == 0 else None,
             period_end_year=2027 if index % 5 == 0 else None,
         )
+        if index % 3 == 0:
+            _record(
+                pledge, [(FulfilmentKind.DELIVERED, 30, 400), (FulfilmentKind.ALLOCATED, 9, 700)]
+            )
+            refresh_counted_values([pledge.pk])
 
 
+# The report, one more with allocation=period, and one per key on a foreign key to read the
+# names it shows.
 @pytest.mark.parametrize(
     ("group_by", "allocation", "queries"),
-    [("", None, 1), ("donor,month", None, 1), ("category,year", "period", 2)],
+    [("", None, 1), ("donor,month", None, 2), ("category,year", "period", 3)],
 )
 def test_query_count_does_not_grow_with_pledges(
     db, django_assert_num_queries, group_by, allocation, queries
@@ -264,7 +374,7 @@ def test_each_rate_look_up_is_written_once(db, django_assert_num_queries, curren
     values are stored, and the report is one aggregate over the pledges. In another currency
     the report currency's rate is looked up once per date, for the pledges and their
     components; the pledges' own rates are stored. Never one per aggregate."""
-    options = reports.parse_options(group_by="donor,month", currency=currency)
+    options = reports.parse_options(group_by="status,month", currency=currency)
     with django_assert_num_queries(1) as captured:
         reports.totals(Pledge.objects.all(), options)
     sql = captured.captured_queries[0]["sql"]
@@ -290,6 +400,18 @@ pledge_specs = st.lists(
             "years": st.one_of(st.none(), st.integers(1, 4)),
             # The index of an earlier pledge that becomes this one's package, if any.
             "parent": st.one_of(st.none(), st.integers(0, 30)),
+            # The index of an earlier pledge that this one re-announces, if any.
+            "reannounces": st.one_of(st.none(), st.integers(0, 30)),
+            # Fulfilment records: kind, days after the announcement, share of the total (in
+            # per mille; beyond 1000 the records say more than was pledged), or no amount.
+            "records": st.lists(
+                st.tuples(
+                    st.sampled_from(FulfilmentKind.values),
+                    st.integers(0, 800),
+                    st.one_of(st.none(), st.integers(1, 1300)),
+                ),
+                max_size=3,
+            ),
         }
     ),
     min_size=1,
@@ -307,6 +429,9 @@ def _make(specs):
             candidate = made[spec["parent"]]
             parent = candidate if candidate.parent_id is None else None
         per_year = spec["years"] is not None and spec["cents"] is not None
+        earlier = None
+        if spec["reannounces"] is not None and spec["reannounces"] < len(made):
+            earlier = made[spec["reannounces"]]
         made.append(
             PledgeFactory(
                 donor=parent.donor if parent else donors[spec["donor"]],
@@ -319,9 +444,23 @@ def _make(specs):
                 period_start_year=spec["day"].year if per_year else None,
                 period_end_year=spec["day"].year + spec["years"] - 1 if per_year else None,
                 parent=parent,
+                reannounces=earlier,
             )
         )
+        _record(made[-1], spec["records"])
+    refresh_counted_values(pledge.pk for pledge in made)
     return made
+
+
+def _record(pledge, records):
+    for kind, days, per_mille in records:
+        amount = None
+        if per_mille is not None and pledge.total_amount is not None:
+            amount = max(
+                Decimal("0.01"), (pledge.total_amount * per_mille / 1000).quantize(Decimal("0.01"))
+            )
+        day = pledge.announced_on + dt.timedelta(days=days)
+        Fulfilment.objects.create(pledge=pledge, kind=kind, date=day, amount=amount)
 
 
 def _expected_total(made, currency):
@@ -339,7 +478,7 @@ def _expected_total(made, currency):
 
     total = Decimal(0)
     for pledge in made:
-        if pledge.status == PledgeStatus.CANCELLED:
+        if pledge.status == PledgeStatus.CANCELLED or pledge.reannounces_id:
             continue
         own = value(pledge)
         if own is None:
@@ -353,6 +492,17 @@ def _expected_total(made, currency):
     return total
 
 
+def _assert_consistent(result, *, rows_add_up: bool) -> None:
+    """Every row and the overall figures: delivered ≤ allocated ≤ total, outstanding = total -
+    delivered; with ``rows_add_up``, the rows add up to the overall figures."""
+    for target in [*result.rows, result]:
+        assert Decimal(0) <= target.delivered <= target.allocated <= target.total, target
+        assert target.outstanding == target.total - target.delivered
+    if rows_add_up:
+        for figure in (*reports.MONEY, *reports.COUNTS):
+            assert sum(getattr(row, figure) for row in result.rows) == getattr(result, figure)
+
+
 @settings(
     max_examples=40,
     deadline=None,
@@ -364,12 +514,17 @@ def test_invariants_over_generated_pledges(db, specs, currency):
         made = _make(specs)
         overall = report(currency=currency)
         assert overall.total == _expected_total(made, currency)
-        for group_by in ("donor", "category", "category,month", "status,currency"):
+        _assert_consistent(overall, rows_add_up=False)
+        for group_by in ("donor", "category", "category,month", "status,currency", "year"):
             result = report(group_by, currency=currency)
-            assert sum(row.total for row in result.rows) == overall.total
-            assert sum(row.pledges for row in result.rows) == overall.pledges
+            _assert_consistent(result, rows_add_up=True)
             assert (result.total, result.pledges) == (overall.total, overall.pledges)
-        period = report("year", currency=currency, allocation="period")
-        assert sum(row.total for row in period.rows) == period.total
-        assert period.pledges == overall.pledges
+            assert (result.allocated, result.delivered) == (overall.allocated, overall.delivered)
+        for group_by in ("year", "donor,year"):
+            period = report(group_by, currency=currency, allocation="period")
+            # A per-year pledge is in each year's pledges, but its money counts once.
+            _assert_consistent(period, rows_add_up=False)
+            for figure in reports.MONEY:
+                assert sum(getattr(row, figure) for row in period.rows) == getattr(period, figure)
+            assert period.pledges == overall.pledges
         transaction.set_rollback(True)

@@ -1,6 +1,16 @@
-"""Generated pledges for benchmarks: realistic shapes, written in bulk (no history rows)."""
+"""Generated pledges for benchmarks: realistic shapes, written in bulk (no history rows).
+
+About 30% of the valued pledges that are not cancelled get 1 to 3 fulfilment records
+(allocated or delivered, each with a source), dated after the announcement and never in the
+future, within the pledge's total; a pledge delivered in full by them is ``delivered``, one
+partly delivered or allocated ``committed``. Pledges marked delivered without records are
+``undated`` (delivered in full on their announcement date). What the records make of each
+pledge (``lifecycle``, ``counted``) is computed before the rows are written, so the command
+writes each row once; the same --seed gives the same pledges and records.
+"""
 
 import datetime as dt
+import itertools
 import random
 from decimal import Decimal
 
@@ -9,9 +19,21 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from pledges.choices import AmountBasis, DonorKind, PledgeStatus
-from pledges.counted import refresh_counted_values
-from pledges.models import Category, Donor, ExchangeRate, Pledge, PledgeItem, Source
+from pledges.choices import AmountBasis, DonorKind, FulfilmentKind, PledgeStatus
+from pledges.conversion import round_money, to_cents
+from pledges.counted import lifecycle_cents, refresh_counted_values
+from pledges.lifecycle import Recorded, lifecycle_values
+from pledges.models import (
+    LIFECYCLE_FIELDS,
+    Category,
+    Donor,
+    ExchangeRate,
+    Fulfilment,
+    FulfilmentSource,
+    Pledge,
+    PledgeItem,
+    Source,
+)
 from pledges.services import prepare_write
 
 CURRENCIES = ["EUR"] * 8 + ["USD"] * 4 + ["GBP"] * 2 + ["NOK", "SEK", "CAD", "PLN", "DKK", "UAH"]
@@ -24,6 +46,8 @@ STATUSES = (
     ]
 )
 ITEM_NAMES = ["drone", "artillery shell", "air defence missile", "armoured vehicle", "radar"]
+RECORDED_SHARE = 0.3  # of the valued pledges that are not cancelled
+CENT = Decimal("0.01")
 
 
 def write_with_sources(pledges: list[Pledge]) -> None:
@@ -48,6 +72,9 @@ class Command(BaseCommand):
         if count < 1:
             raise CommandError("count must be positive")
         rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+        # The records draw from a generator of their own: a seed gives the same pledges as
+        # before records were generated.
+        records = Records(random.Random(f"{seed}-records"), timezone.localdate())  # noqa: S311
         donors = self._ensure_donors(50)
         categories = self._ensure_categories(12)
         rates = ExchangeRate.objects.table()
@@ -59,7 +86,7 @@ class Command(BaseCommand):
             while made < count:
                 size = min(batch_size, count - made)
                 with transaction.atomic():
-                    self._write_batch(rng, size, donors, categories, rates, start, span)
+                    self._write_batch(rng, size, donors, categories, rates, start, span, records)
                 made += size
                 progress.update(size)
         self.stdout.write(self.style.SUCCESS(f"Generated {count} pledges."))
@@ -84,7 +111,7 @@ class Command(BaseCommand):
         )
         return existing
 
-    def _write_batch(self, rng, size, donors, categories, rates, start, span):
+    def _write_batch(self, rng, size, donors, categories, rates, start, span, records):
         pledges = []
         for _ in range(size):
             announced_on = start + dt.timedelta(days=rng.randrange(span))
@@ -105,7 +132,9 @@ class Command(BaseCommand):
             )
             prepare_write(pledge, rates)
             pledges.append(pledge)
+        planned = records.plan(pledges)
         write_with_sources(pledges)
+        records.write(planned)
         PledgeItem.objects.bulk_create(
             PledgeItem(pledge=p, name=rng.choice(ITEM_NAMES), quantity=rng.randrange(1, 10_000))
             for p in pledges
@@ -134,3 +163,112 @@ class Command(BaseCommand):
                 components.append(component)
         write_with_sources(components)
         refresh_counted_values(component.parent_id for component in components)
+
+
+class Records:
+    """Fulfilment records for generated pledges, planned before the pledges are written (their
+    status and lifecycle values follow the records) and written after them."""
+
+    def __init__(self, rng: random.Random, today: dt.date):
+        self.rng = rng
+        self.today = today
+
+    def plan(self, pledges: list[Pledge]) -> list[tuple[Pledge, list[Fulfilment]]]:
+        planned = []
+        for pledge in pledges:
+            if (
+                pledge.amount is None
+                or pledge.status == PledgeStatus.CANCELLED
+                or self.rng.random() >= RECORDED_SHARE
+            ):
+                continue
+            made = self._records(pledge)
+            self._follow(pledge, made)
+            planned.append((pledge, made))
+        return planned
+
+    def _records(self, pledge: Pledge) -> list[Fulfilment]:
+        """1 to 3 records in date order, delivered and allocated within the total."""
+        kinds = [
+            self.rng.choice([FulfilmentKind.DELIVERED, FulfilmentKind.ALLOCATED])
+            for _ in range(self.rng.randint(1, 3))
+        ]
+        delivered_share = 1.0 if self.rng.random() < 0.3 else self.rng.uniform(0.05, 0.95)
+        shares = {
+            FulfilmentKind.DELIVERED: delivered_share,
+            FulfilmentKind.ALLOCATED: self.rng.uniform(delivered_share, 1.0),
+        }
+        amounts = {}
+        for kind, share in shares.items():
+            count = kinds.count(kind)
+            whole = (pledge.total_amount * Decimal(share)).quantize(CENT)
+            amounts[kind] = self._split(min(whole, pledge.total_amount), count)
+        span = (self.today - pledge.announced_on).days
+        dates = sorted(
+            pledge.announced_on + dt.timedelta(days=self.rng.randint(min(span, 1), span))
+            for _ in kinds
+        )
+        return [
+            Fulfilment(kind=kind, date=date, amount=amounts[kind].pop(0))
+            for kind, date in zip(kinds, dates, strict=True)
+        ]
+
+    def _split(self, whole: Decimal, count: int) -> list[Decimal]:
+        """``whole`` in ``count`` positive parts (of at least a cent each)."""
+        if count == 0:
+            return []
+        cents = int(whole / CENT)  # a generated total is at least 100.00: enough cents
+        cuts = sorted(self.rng.sample(range(1, cents), count - 1)) if count > 1 else []
+        return [Decimal(b - a) * CENT for a, b in itertools.pairwise([0, *cuts, cents])]
+
+    def _follow(self, pledge: Pledge, made: list[Fulfilment]) -> None:
+        """The records' running totals and euro cents, and what they make of the pledge, as
+        ``lifecycle.refresh_lifecycle`` and ``counted`` compute them from the stored rows."""
+        recorded, cents = Recorded(), {}
+        for record in made:
+            delivered = record.kind == FulfilmentKind.DELIVERED
+            before = recorded.delivered if delivered else recorded.allocated
+            after = before + record.amount
+            record.cumulative_amount = after
+            if pledge.eur_rate is not None:
+                record.eur_cents = _eur_cents(after, pledge.eur_rate) - _eur_cents(
+                    before, pledge.eur_rate
+                )
+                cents[record.kind] = cents.get(record.kind, 0) + record.eur_cents
+            if delivered:
+                recorded.delivered = after
+                recorded.delivered_records += 1
+            else:
+                recorded.allocated = after
+        if recorded.delivered_records:
+            full = recorded.delivered >= pledge.total_amount
+            pledge.status = PledgeStatus.DELIVERED if full else PledgeStatus.COMMITTED
+        elif pledge.status != PledgeStatus.DELIVERED:
+            pledge.status = PledgeStatus.COMMITTED
+        values = lifecycle_values(pledge, recorded)
+        for name, value in zip(LIFECYCLE_FIELDS, values, strict=True):
+            setattr(pledge, name, value)
+        pledge.allocated_cents, pledge.delivered_cents = lifecycle_cents(
+            pledge.undated, pledge.counted_cents, cents
+        )
+
+    def write(self, planned: list[tuple[Pledge, list[Fulfilment]]]) -> None:
+        made = []
+        for pledge, records in planned:
+            for record in records:
+                record.pledge_id = pledge.pk
+                made.append(record)
+        Fulfilment.objects.bulk_create(made)
+        FulfilmentSource.objects.bulk_create(
+            FulfilmentSource(
+                fulfilment=record,
+                url=f"https://example.org/pledge/{record.pledge_id}/record/{record.pk}",
+                publisher="Generator",
+            )
+            for record in made
+        )
+
+
+def _eur_cents(amount: Decimal, eur_rate: Decimal) -> int:
+    """A running total in euro cents at the pledge's rate (``lifecycle``'s arithmetic)."""
+    return to_cents(round_money(amount / eur_rate))

@@ -21,7 +21,7 @@ SINGLE_FILTERS = (
     "search",
     "reannouncement",
 )
-REPEATED_FILTERS = ("donor", "category", "status", "confidence")
+REPEATED_FILTERS = ("donor", "category", "status", "confidence", "delivery")
 
 
 def option(name: str) -> str:
@@ -40,27 +40,14 @@ class Command(BaseCommand):
             "--allocation", default=reports.ANNOUNCEMENT, help="announcement|period"
         )
         parser.add_argument("--format", default="table", help="table|csv|json")
-        for name in REPEATED_FILTERS:
-            parser.add_argument(option(name), action="append", help="Repeat for several.")
-        for name in SINGLE_FILTERS:
-            parser.add_argument(option(name))
+        filter_arguments(parser)
 
     def handle(self, *args, **options):
-        params = QueryDict(mutable=True)
-        for name in REPEATED_FILTERS:
-            params.setlist(name, options[name] or [])
-        for name in (*SINGLE_FILTERS, "group_by", "currency", "allocation", "format"):
-            if options[name] is not None:
-                params[name] = options[name]
+        params = parameters(options, ("group_by", "currency", "allocation", "format"))
         try:
             report, report_options = selectors.pledge_report(params, formats=FORMATS)
         except selectors.ParameterError as error:
-            raise CommandError(
-                "; ".join(
-                    f"{option(name)}: {' '.join(messages)}"
-                    for name, messages in error.errors.items()
-                )
-            ) from error
+            raise command_error(error) from error
         data = reports.report_data(report)
         getattr(self, f"_write_{report_options.format}")(data)
 
@@ -72,28 +59,64 @@ class Command(BaseCommand):
 
     def _write_table(self, data):
         header, rows = reports.table(data)
-        if data["group_by"]:
+        keys = len(data["group_by"])
+        if keys:
             rows.append(
-                ["All" if i == 0 else "" for i in range(len(data["group_by"]))]
+                ["All" if i == 0 else "" for i in range(keys)]
                 + [data[figure] for figure in reports.FIGURES]
             )
-        total_column = header.index("total")
-        for row in rows:
-            row[total_column] = f"{Decimal(row[total_column]):,.2f}"
-        cells = [[str(cell) for cell in row] for row in [header, *rows]]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-        keys = len(data["group_by"])
-
-        def line(row):
-            return "  ".join(
-                cell.ljust(width) if i < keys else cell.rjust(width)
-                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-            )
-
         self.stdout.write(f"Totals in {data['currency']} ({data['allocation']} allocation)")
-        self.stdout.write(line(cells[0]))
-        self.stdout.write("  ".join("-" * width for width in widths))
-        for row in cells[1:]:
-            if keys and row is cells[-1]:
-                self.stdout.write("  ".join("-" * width for width in widths))
-            self.stdout.write(line(row))
+        for line in table_lines(header, rows, keys, reports.MONEY, overall=bool(keys)):
+            self.stdout.write(line)
+
+
+def filter_arguments(parser) -> None:
+    """The pledge filters as options: those given once, and those that may be repeated."""
+    for name in REPEATED_FILTERS:
+        parser.add_argument(option(name), action="append", help="Repeat for several.")
+    for name in SINGLE_FILTERS:
+        parser.add_argument(option(name))
+
+
+def parameters(options: dict, names: tuple[str, ...]) -> QueryDict:
+    """The filters and the options ``names`` as the API's query parameters."""
+    params = QueryDict(mutable=True)
+    for name in REPEATED_FILTERS:
+        params.setlist(name, options[name] or [])
+    for name in (*SINGLE_FILTERS, *names):
+        if options[name] is not None:
+            params[name] = options[name]
+    return params
+
+
+def command_error(error: selectors.ParameterError) -> CommandError:
+    """Each bad parameter named as its option."""
+    return CommandError(
+        "; ".join(
+            f"{option(name)}: {' '.join(messages)}" for name, messages in error.errors.items()
+        )
+    )
+
+
+def table_lines(header, rows, keys: int, money: tuple[str, ...], *, overall: bool) -> list[str]:
+    """A table for people: ``keys`` columns left-aligned, the others right-aligned, ``money``
+    columns with thousands separators; with ``overall``, a rule before the last row."""
+    money_columns = [header.index(figure) for figure in money]
+    rows = [list(row) for row in rows]
+    for row in rows:
+        for column in money_columns:
+            row[column] = f"{Decimal(row[column]):,.2f}"
+    cells = [[str(cell) for cell in row] for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    rule = "  ".join("-" * width for width in widths)
+
+    def line(row):
+        return "  ".join(
+            cell.ljust(width) if i < keys else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+
+    lines = [line(cells[0]), rule, *(line(row) for row in cells[1:])]
+    if overall:
+        lines.insert(len(lines) - 1, rule)
+    return lines

@@ -1,10 +1,15 @@
-/* The dashboard: reads GET /api/v1/reports/totals/ and draws it with Chart.js (served by the
-   site itself). Figures are shown as the API gives them: decimal strings, never recomputed. */
+/* The dashboard: reads GET /api/v1/reports/totals/ and /api/v1/reports/timeline/ and draws
+   them with Chart.js (served by the site itself). Figures are shown as the API gives them:
+   decimal strings, never recomputed. */
 (function () {
   "use strict";
 
   const script = document.getElementById("dashboard-script");
   const API = script.dataset.api;
+  const TIMELINE = script.dataset.timeline;
+  const PLEDGED_COLOUR = "#0057b7";
+  const ALLOCATED_COLOUR = "#e9a23b";
+  const DELIVERED_COLOUR = "#2a7d72";
   const form = document.getElementById("filters");
   const headline = document.getElementById("headline");
   const errorBox = document.getElementById("error");
@@ -59,10 +64,11 @@
     }
   }
 
-  async function report(groupBy, params) {
+  async function report(groupBy, params, url = API, extra = {}) {
     const query = new URLSearchParams(params);
-    query.set("group_by", groupBy);
-    const response = await fetch(`${API}?${query}`, { headers: { Accept: "application/json" } });
+    if (groupBy) query.set("group_by", groupBy);
+    for (const [name, value] of Object.entries(extra)) query.set(name, value);
+    const response = await fetch(`${url}?${query}`, { headers: { Accept: "application/json" } });
     const body = await response.json();
     if (!response.ok) {
       const messages = Object.entries(body).map(([name, errors]) => `${name}: ${[].concat(errors).join(" ")}`);
@@ -88,31 +94,40 @@
 
   function drawDonors(data) {
     const rows = data.rows.filter((row) => Number(row.total) > 0).slice(0, 15);
+    const bar = { borderRadius: 4, maxBarThickness: 22 };
     draw("donor-chart", {
       type: "bar",
       data: {
         labels: rows.map((row) => row.donor.name),
-        datasets: [{ data: rows.map((row) => Number(row.total)), backgroundColor: "#0057b7",
-          borderRadius: 4, maxBarThickness: 26 }],
+        datasets: [
+          { label: "Pledged", data: rows.map((row) => Number(row.total)), backgroundColor: PLEDGED_COLOUR, ...bar },
+          { label: "Delivered", data: rows.map((row) => Number(row.delivered)), backgroundColor: DELIVERED_COLOUR, ...bar },
+        ],
       },
       options: {
         indexAxis: "y", maintainAspectRatio: false, animation: false,
-        plugins: { legend: { display: false },
-          tooltip: { callbacks: { label: (item) => `${data.currency} ${grouped(rows[item.dataIndex].total)}` } } },
+        plugins: { legend: { position: "top", align: "start", labels: { boxWidth: 12 } },
+          tooltip: { callbacks: { label: (item) => {
+            const row = rows[item.dataIndex];
+            const value = item.datasetIndex === 0 ? row.total : row.delivered;
+            return `${item.dataset.label}: ${data.currency} ${grouped(value)}`;
+          } } } },
         scales: { x: { ticks: { callback: money(data.currency) }, grid: { color: "#eef0f3" } },
           y: { grid: { display: false } } },
       },
     });
+    for (const unit of document.querySelectorAll(".figures .unit")) unit.textContent = `(${data.currency})`;
     const body = document.getElementById("donor-table");
     body.replaceChildren(...data.rows.map((row) => {
       const tr = document.createElement("tr");
       tr.dataset.donor = row.donor.name;
-      const cells = [row.donor.name, `${data.currency} ${grouped(row.total)}`, row.pledges, row.unvalued, row.unconverted];
+      const amounts = [row.total, row.allocated, row.delivered, row.outstanding];
+      const cells = [row.donor.name, ...amounts.map(grouped), row.pledges, row.unvalued, row.unconverted];
       cells.forEach((text, index) => {
         const td = document.createElement("td");
         td.textContent = text;
         if (index > 0) td.className = "num";
-        if (index === 1) td.dataset.value = row.total;
+        if (index >= 1 && index <= amounts.length) td.dataset.value = amounts[index - 1];
         tr.append(td);
       });
       return tr;
@@ -120,7 +135,7 @@
     if (!data.rows.length) {
       const tr = document.createElement("tr");
       const td = document.createElement("td");
-      td.colSpan = 5;
+      td.colSpan = 8;
       td.className = "empty";
       td.textContent = "No pledges match these filters.";
       tr.append(td);
@@ -155,26 +170,34 @@
     });
   }
 
+  /** The timeline's cumulative figures: pledged above, delivered below, the gap between
+      them filled; only the months with something in them, so that a single month is a single
+      point, not a rise from an invented zero. */
   function drawTime(data) {
-    // Only the months with pledges: no invented zero before the first, so that a single
-    // month is a single point, not a rise.
-    const rows = [...data.rows].sort((a, b) => a.month.localeCompare(b.month));
-    let cents = 0n;
-    const cumulative = rows.map((row) => {
-      cents += BigInt(row.total.replace(".", ""));
-      return Number(cents) / 100;
+    const rows = data.rows;
+    const figures = ["pledged", "allocated", "delivered"];
+    const line = (label, figure, colour, extra) => ({
+      label, data: rows.map((row) => Number(row[`cumulative_${figure}`])), borderColor: colour,
+      backgroundColor: colour, pointRadius: rows.length > 1 ? 2 : 6, cubicInterpolationMode: "monotone", ...extra,
     });
     draw("time-chart", {
       type: "line",
       data: {
-        labels: rows.map((row) => row.month),
-        datasets: [{ data: cumulative, borderColor: "#0057b7", backgroundColor: "rgba(0, 87, 183, 0.12)",
-          fill: rows.length > 1, tension: 0.25, pointRadius: rows.length > 1 ? 3 : 6, stepped: false }],
+        labels: rows.map((row) => String(row.period)),
+        datasets: [
+          line("Pledged", "pledged", PLEDGED_COLOUR, { fill: rows.length > 1 ? "+2" : false, backgroundColor: "rgba(0, 87, 183, 0.12)" }),
+          line("Allocated", "allocated", ALLOCATED_COLOUR, { borderDash: [6, 4], fill: false }),
+          line("Delivered", "delivered", DELIVERED_COLOUR, { fill: false }),
+        ],
       },
       options: {
         maintainAspectRatio: false, animation: false,
-        plugins: { legend: { display: false },
-          tooltip: { callbacks: { label: (item) => `${data.currency} ${item.raw.toLocaleString("en", { maximumFractionDigits: 0 })}` } } },
+        interaction: { mode: "index", intersect: false },
+        plugins: { legend: { position: "top", align: "start", labels: { boxWidth: 12 } },
+          tooltip: { callbacks: { label: (item) => {
+            const value = rows[item.dataIndex][`cumulative_${figures[item.datasetIndex]}`];
+            return `${item.dataset.label}: ${data.currency} ${grouped(value)}`;
+          } } } },
         scales: { y: { ticks: { callback: money(data.currency) }, beginAtZero: true, grid: { color: "#eef0f3" } },
           x: { grid: { display: false } } },
       },
@@ -187,14 +210,18 @@
     keepFiltersInAddress(params);
     headline.dataset.state = "loading";
     try {
-      const [donors, categories, months] = await Promise.all(
-        ["donor", "category", "month"].map((key) => report(key, params)));
+      const [donors, categories, months] = await Promise.all([
+        report("donor", params), report("category", params),
+        report("", params, TIMELINE, { interval: "month" })]);
       if (mine !== generation) return;  // a newer filter change is on its way
       errorBox.hidden = true;
       emptyBox.hidden = donors.pledges > 0;
       document.body.classList.toggle("no-result", donors.pledges === 0);
       setFigure("total", donors.total, compact(donors.total, donors.currency));
       document.getElementById("total-exact").textContent = `${donors.currency} ${grouped(donors.total)}`;
+      setFigure("delivered", donors.delivered, compact(donors.delivered, donors.currency));
+      document.getElementById("delivered-note").textContent =
+        `${donors.currency} ${grouped(donors.delivered)} delivered; ${donors.currency} ${grouped(donors.allocated)} allocated`;
       setFigure("pledges", donors.pledges, donors.pledges.toLocaleString("en"));
       setFigure("unvalued", donors.unvalued, donors.unvalued.toLocaleString("en"));
       setFigure("unconverted", donors.unconverted, donors.unconverted.toLocaleString("en"));
