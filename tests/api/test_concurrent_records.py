@@ -15,7 +15,10 @@ from tests.api.test_concurrent_writes import editor_token  # noqa: F401 - a fixt
 from tests.factories import PledgeFactory
 
 WRITERS = 8
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def post(url: str, token: str, body: dict) -> int:
