@@ -20,11 +20,12 @@ from pledges.spreadsheet import (
 )
 
 from .backends import FilterBackend
+from .guards import QueryGuardMixin
 from .schema import errors
 from .throttling import ExportThrottle
 
 
-class PledgeCsvExportView(GenericAPIView):
+class PledgeCsvExportView(QueryGuardMixin, GenericAPIView):
     """Every pledge matching the filters of the pledge list, as one CSV file (UTF-8).
 
     The rows are read from the database in chunks while the response streams, so memory stays

@@ -22,6 +22,7 @@ from pledges.filters import ReportPledgeFilter
 from pledges.models import Pledge
 
 from .caching import cached_answer
+from .guards import QueryGuardMixin
 from .schema import LIST_ERRORS
 from .throttling import ReportThrottle
 
@@ -167,7 +168,7 @@ TIMELINE_PARAMETERS = [
 ]
 
 
-class ReportView(APIView):
+class ReportView(QueryGuardMixin, APIView):
     """What both reports share: JSON or CSV, the filters, the throttle and the cache."""
 
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, ReportCSVRenderer]

@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from pledges.codes import normalise_code
@@ -33,6 +33,7 @@ from pledges.services import delete_pledge
 
 from .caching import CachedListMixin, cached_answer
 from .exceptions import PreconditionFailed, PreconditionRequired
+from .guards import QueryGuardMixin
 from .permissions import FulfilmentPermission, PledgePermission, may_see_editors
 from .schema import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, errors, paginated
 from .serializers import (
@@ -47,17 +48,6 @@ from .serializers import (
 )
 
 ID_PATTERN = r"[0-9]+"
-
-
-class QueryGuardMixin:
-    """A query string is text: a NUL character in it is refused before it reaches the database
-    (PostgreSQL cannot hold one)."""
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        for name, values in request.query_params.lists():
-            if any("\x00" in value for value in values) or "\x00" in name:
-                raise ValidationError({name: ["Null characters are not allowed."]})
 
 
 def crud_schema(resource: str, serializer):
