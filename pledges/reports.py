@@ -444,8 +444,11 @@ components AS {materialized} (
     GROUP BY c.parent_id
 )"""
 
+# ``pledge`` is read once, so it is not materialized: PostgreSQL then joins the table's rows
+# straight to ``target`` and ``components`` instead of writing a million rows to a work table
+# and sorting them (USD by donor at 1M pledges: 4.8 s materialized, 3.2 s not).
 _CONVERTED_SQL = """
-WITH pledge AS {materialized} ({pledges}),
+WITH pledge AS ({pledges}),
 {rates}
 SELECT {keys}
     COALESCE(SUM(CASE WHEN p.reannounces_id IS NULL THEN {counted} ELSE 0 END), 0),
@@ -486,8 +489,6 @@ def _summed_converted(
     rates_sql, rates_params = rate_ctes(connection, compile_sql, currency)
     keys = ", ".join(f"p.{connection.ops.quote_name(column)}" for column in columns)
     sql = _CONVERTED_SQL.format(
-        # Computed once; SQLite before 3.35 has no such keyword (nor need).
-        materialized="MATERIALIZED" if connection.vendor == "postgresql" else "",
         pledges=pledge_sql,
         rates=rates_sql,
         keys=keys + "," if keys else "",
