@@ -1,11 +1,13 @@
 """Load test: concurrent clients against a running server, then errors and latency
 percentiles. Loopback only; bounded in time.
 
-Start the site under gunicorn with the anonymous throttle raised (every client here is the
-same address), e.g. on a database filled by ``manage.py generate_pledges 1000000``:
+Start the site under gunicorn with the anonymous and the reports throttles raised (every
+client here is the same address: otherwise the report requests are 429s, counted as errors),
+e.g. on a database filled by ``manage.py generate_pledges 1000000``:
 
     SECRET_KEY=bench DATABASE_URL=postgres://…/bench API_ANON_THROTTLE_RATE=1000000/minute \\
-        SECURE_SSL_REDIRECT=0 gunicorn config.wsgi:application -b 127.0.0.1:8010 -w 4
+        API_REPORTS_THROTTLE_RATE=1000000/minute SECURE_SSL_REDIRECT=0 \\
+        gunicorn config.wsgi:application -b 127.0.0.1:8010 -w 4
     python bench/load.py --url http://127.0.0.1:8010 --clients 50 --seconds 60
 """
 
