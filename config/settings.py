@@ -13,6 +13,8 @@ API_NUM_PROXIES           reverse proxies in front of the app, for throttling by
 REDIS_URL      redis://host:6379/0 puts the cache (throttle counts, cached reports) in Redis,
                shared by every web process; without it each process has its own memory cache
 CACHE_KEY_PREFIX          prefix of this site's cache keys (for several sites on one Redis)
+STATIC_ROOT    where collectstatic puts the static files and WhiteNoise serves them from
+               (default: staticfiles/ in the project)
 """
 
 import os
@@ -164,7 +166,7 @@ USE_TZ = True
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

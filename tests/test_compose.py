@@ -41,7 +41,13 @@ def compose_env(tmp_path_factory):
     set up once for the tests of this module (each serves it with its own gunicorn)."""
     tmp_path = tmp_path_factory.mktemp("compose")
     env = compose_environment(SECRET_KEY=secrets.token_urlsafe(50), POSTGRES_PASSWORD="x")
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}", REDIS_URL="")
+    # Static files of its own too: each parallel worker that runs a test of this module makes
+    # this fixture, and two collectstatic runs into one directory broke each other's files.
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}",
+        REDIS_URL="",
+        STATIC_ROOT=str(tmp_path / "static"),
+    )
     environment = {**os.environ, **env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}
     for command in (
         ["migrate", "--no-input", "-v0"],
