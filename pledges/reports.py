@@ -34,6 +34,7 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
+    Func,
     Min,
     Q,
     QuerySet,
@@ -86,6 +87,20 @@ class _Quarter(ExtractQuarter):
         return f"((CAST(strftime('%%m', {sql}) AS INTEGER) + 2) / 3)", params
 
     as_postgresql = _Year.as_postgresql
+
+
+class _Scanned(Func):
+    """A key column as a euro report groups on it. On SQLite with the unary ``+`` (a no-op on
+    the value), which keeps the planner from walking the key's own index in key order and
+    fetching each wide row of the table by its id: it reads the covering report index of
+    migration 0009 in one pass instead, and groups in a temporary B-tree."""
+
+    arity = 1
+    template = "%(expressions)s"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"+{sql}", params
 
 
 @dataclass(frozen=True)
@@ -360,7 +375,11 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
     }
     if not columns:
         return [pledges.aggregate(**figures)]
-    return list(pledges.values(*columns).annotate(**figures))
+    keys = {f"key_{column}": _Scanned(column) for column in columns}
+    return [
+        {**{column: group.pop(f"key_{column}") for column in columns}, **group}
+        for group in pledges.values(**keys).annotate(**figures)
+    ]
 
 
 def _lifecycle_cents(figure: str, period: bool):
