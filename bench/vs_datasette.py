@@ -197,7 +197,18 @@ def after_write_ms(port: int, path: str, writer: Writer, runs: int) -> float:
     return statistics.median(times)
 
 
-def measure(args, project: int, datasette: int, database: str, writer: Writer) -> list:
+def datasette(sqlite_file: Path, port: int, *setting: str) -> subprocess.Popen:
+    """Datasette serving ``sqlite_file`` on ``port``, with one ``--setting`` name and value."""
+    command = [str(BIN / "datasette"), "serve", str(sqlite_file), "-p", str(port)]
+    if setting:
+        command += ["--setting", *setting]
+    return start(command, os.environ, port, "/-/versions.json")
+
+
+def measure(args, ports: tuple[int, int, int], database: str, writer: Writer) -> list:
+    """The rows of the table; ``ports``: the project's, Datasette's for the lists and
+    Datasette's for the reports."""
+    project, datasette, datasette_reports = ports
     rows = []
     for label, ours, theirs in LISTS:
         rows.append(
@@ -213,7 +224,7 @@ def measure(args, project: int, datasette: int, database: str, writer: Writer) -
         theirs = f"/{database}.json?" + urllib.parse.urlencode({"sql": sql})
         cold = after_write_ms(project, ours, writer, 1)  # once: each may take long
         repeated = median_ms(project, ours, args.runs)
-        rows.append((label, repeated, cold, median_ms(datasette, theirs, args.runs)))
+        rows.append((label, repeated, cold, median_ms(datasette_reports, theirs, args.runs)))
         print("  measured:", *rows[-1], file=sys.stderr, flush=True)
     return rows
 
@@ -248,7 +259,7 @@ def main() -> None:
     database_url = args.postgres or f"sqlite:///{sqlite_file}"
     if args.postgres:
         filled(server_env(args.postgres), args.rows)
-    project_port, datasette_port = free_port(), free_port()
+    project_port, datasette_port, reports_port = free_port(), free_port(), free_port()
     gunicorn = [str(BIN / "gunicorn"), "config.wsgi:application", "-w", "2", "--timeout", "900"]
     servers = [
         start(
@@ -259,25 +270,15 @@ def main() -> None:
         )
     ]
     try:
-        servers.append(
-            start(
-                [
-                    str(BIN / "datasette"),
-                    "serve",
-                    str(sqlite_file),
-                    "-p",
-                    str(datasette_port),
-                    "--setting",
-                    "sql_time_limit_ms",
-                    "900000",
-                ],
-                os.environ,
-                datasette_port,
-                "/-/versions.json",
-            )
-        )
+        # Datasette as it comes for the lists; a second one with its SQL time limit raised
+        # for the GROUP BYs, which its default second would cut short. (Raised for the lists
+        # too, it would finish the exact row count its default leaves out of a page.)
+        servers.append(datasette(sqlite_file, datasette_port))
+        if not args.lists_only:
+            servers.append(datasette(sqlite_file, reports_port, "sql_time_limit_ms", "900000"))
         writer = Writer(database_url, sqlite_file)
-        rows = measure(args, project_port, datasette_port, sqlite_file.stem, writer)
+        ports = (project_port, datasette_port, reports_port)
+        rows = measure(args, ports, sqlite_file.stem, writer)
         project_rate = throughput(project_port, f"{LIST}&donor=5")
         datasette_rate = throughput(datasette_port, f"/{sqlite_file.stem}{TABLE}&donor_id=5")
     finally:
