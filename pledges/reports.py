@@ -89,11 +89,11 @@ class _Quarter(ExtractQuarter):
     as_postgresql = _Year.as_postgresql
 
 
-class _Scanned(Func):
-    """A key column as a euro report groups on it. On SQLite with the unary ``+`` (a no-op on
-    the value), which keeps the planner from walking the key's own index in key order and
-    fetching each wide row of the table by its id: it reads the covering report index of
-    migration 0009 in one pass instead, and groups in a temporary B-tree."""
+class Scanned(Func):
+    """A column as a report groups or filters on it. On SQLite with the unary ``+`` (a no-op
+    on the value), which keeps the planner from walking the column's own index and fetching
+    each wide row of the table by its id: it reads the covering report index of migration
+    0009 in one pass instead (and groups in a temporary B-tree)."""
 
     arity = 1
     template = "%(expressions)s"
@@ -375,7 +375,7 @@ def _summed(pledges: QuerySet, columns: list[str], currency: str, *, period: boo
     }
     if not columns:
         return [pledges.aggregate(**figures)]
-    keys = {f"key_{column}": _Scanned(column) for column in columns}
+    keys = {f"key_{column}": Scanned(column) for column in columns}
     return [
         {**{column: group.pop(f"key_{column}") for column in columns}, **group}
         for group in pledges.values(**keys).annotate(**figures)

@@ -194,7 +194,8 @@ def _recorded(pledges: QuerySet, keys: list[str], periods: list[str], currency: 
     connection = connections[pledges.db]
     compile_sql = pledges.query.get_compiler(connection=connection).compile
     quoted = [connection.ops.quote_name(column) for column in keys]
-    rows = pledges.filter(reannounces__isnull=True).values(
+    new = pledges.alias(reannounces_scanned=reports.Scanned("reannounces_id"))
+    rows = new.filter(reannounces_scanned__isnull=True).values(
         *keys, "id", "announced_on", "eur_rate", "total_amount", "counted_cents", "undated"
     )
     pledge_sql, pledge_params = rows.query.sql_with_params()

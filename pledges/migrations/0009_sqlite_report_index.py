@@ -27,6 +27,7 @@ REPORT_COLUMNS = (
     "amount_basis",
     "period_start_year",
     "period_end_year",
+    "undated",
 )
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from pledges import reports
+from pledges import reports, timeline
 from pledges.models import Pledge
 
 REPORT_INDEX = "pledge_report_covering_idx"
@@ -38,25 +38,49 @@ def plan(sql: str) -> list[str]:
         return [detail for *_, detail in cursor.fetchall()]
 
 
-def report_query(options: dict) -> str:
-    """The SQL of the report's one aggregate query, as run (SQLite's log has the parameters in)."""
+def aggregates(run) -> list[str]:
+    """The SQL of the aggregate queries ``run()`` makes, as run (SQLite's log has the
+    parameters in)."""
     with CaptureQueriesContext(connection) as captured:
-        reports.totals(Pledge.objects.all(), reports.parse_options(**options))
-    [sql] = [query["sql"] for query in captured.captured_queries if "SUM(" in query["sql"]]
+        run()
+    return [query["sql"] for query in captured.captured_queries if "SUM(" in query["sql"]]
+
+
+def report_query(options: dict) -> str:
+    [sql] = aggregates(
+        lambda: reports.totals(Pledge.objects.all(), reports.parse_options(**options))
+    )
     return sql
+
+
+def pledge_reads(sql: str) -> list[str]:
+    """The steps of the plan that read pledges, but for look-ups of single pledges by id (a
+    report in another currency finds one pledge per date; the timeline its records' pledges)."""
+    return [
+        step
+        for step in plan(sql)
+        if step.startswith(("SCAN pledges_pledge", "SEARCH pledges_pledge"))
+        and "INTEGER PRIMARY KEY" not in step
+    ]
 
 
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda options: repr(options))
 def test_every_report_reads_the_pledges_from_the_covering_index(options):
-    reads = [
-        step
-        for step in plan(report_query(options))
-        if step.startswith(("SCAN pledges_pledge", "SEARCH pledges_pledge"))
-        # a report in another currency looks up one pledge per date, by its id
-        and "INTEGER PRIMARY KEY" not in step
-    ]
+    reads = pledge_reads(report_query(options))
     assert reads, "no read of the pledges in the plan"
     assert all(f"USING COVERING INDEX {REPORT_INDEX}" in step for step in reads), reads
+
+
+@pytest.mark.parametrize("currency", ["EUR", "USD"])
+@pytest.mark.parametrize("group_by", ["", "donor"])
+def test_the_timeline_reads_the_pledges_from_the_covering_index(group_by, currency):
+    options = timeline.parse_options(interval="month", group_by=group_by, currency=currency)
+    queries = aggregates(lambda: timeline.timeline(Pledge.objects.all(), options))
+    assert len(queries) == 2  # pledged, and allocated and delivered by the records' dates
+    for sql in queries:
+        reads = pledge_reads(sql)
+        assert reads, "no read of the pledges in the plan"
+        assert all(f"USING COVERING INDEX {REPORT_INDEX}" in step for step in reads), reads
 
 
 def test_the_plan_test_sees_a_report_that_reads_the_table():
