@@ -270,10 +270,12 @@ def main() -> None:
         )
     ]
     try:
-        # Datasette as it comes for the lists; a second one with its SQL time limit raised
-        # for the GROUP BYs, which its default second would cut short. (Raised for the lists
-        # too, it would finish the exact row count its default leaves out of a page.)
-        servers.append(datasette(sqlite_file, datasette_port))
+        # Datasette at its fastest for the lists: its default time limit, and no suggested
+        # facets (a dozen GROUP BYs a page for its HTML view, seconds at 100,000 rows, that
+        # a JSON client has no use for). A second one with its SQL time limit raised for the
+        # GROUP BYs, which its default second would cut short. (Raised for the lists too, it
+        # would finish the exact row count its default leaves out of a page.)
+        servers.append(datasette(sqlite_file, datasette_port, "suggest_facets", "off"))
         if not args.lists_only:
             servers.append(datasette(sqlite_file, reports_port, "sql_time_limit_ms", "900000"))
         writer = Writer(database_url, sqlite_file)
