@@ -8,6 +8,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
 
 from pledges.models import Pledge
 from tests.factories import PledgeFactory
@@ -109,6 +110,32 @@ def test_etag_and_304(anon, editor, pledges, url, params):
     assert after["ETag"] != etag
 
 
+@pytest.mark.parametrize("url", [LIST, REPORT])
+def test_a_repeated_json_answer_is_sent_as_it_was_rendered(anon, pledges, url, monkeypatch):
+    first = anon.get(url, {"group_by": "donor"} if url == REPORT else {})
+    assert first.status_code == 200
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr(JSONRenderer, "render", not_again)
+    again = anon.get(url, {"group_by": "donor"} if url == REPORT else {})
+    assert again.status_code == 200
+    assert again.content == first.content
+    for header in ("Content-Type", "ETag", "Cache-Control", "Vary", "Allow"):
+        assert again[header] == first[header], header
+
+
+def test_the_browsable_api_is_rendered_for_each_user(editor, reviewer, pledges):
+    """Its pages name the signed-in user: never one user's page for another."""
+    for client, name, other in ((editor, "editor", "reviewer"), (reviewer, "reviewer", "editor")):
+        page = client.get(LIST, headers={"accept": "text/html"})
+        assert page["Content-Type"].startswith("text/html")
+        text = page.content.decode()
+        assert f'<li class="navbar-text">{name}</li>' in text
+        assert f'<li class="navbar-text">{other}</li>' not in text
+
+
 def test_json_and_csv_of_a_report_have_different_etags(anon, pledges):
     json_tag = anon.get(REPORT, {"group_by": "donor"})["ETag"]
     csv = anon.get(REPORT, {"group_by": "donor"}, headers={"accept": "text/csv"})
@@ -150,7 +177,9 @@ def test_answers_are_shared_through_redis(anon, editor, pledges):
         try:
             first, _ = queries(anon, REPORT, {"group_by": "category"})
             keys = cache._cache.get_client().keys("tests-caching:*answer:*")
-            assert len(keys) == 1  # the report, in Redis
+            # the report's data, and the same rendered as JSON, in Redis
+            assert len(keys) == 2
+            assert sum(key.endswith(b":application/json") for key in keys) == 1
             again, sql = queries(anon, REPORT, {"group_by": "category"})
             assert again.json() == first.json() and len(sql) == 1
             editor.patch(f"{LIST}{pledges[0].pk}/", {"amount": "1.00"}, format="json")
