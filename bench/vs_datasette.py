@@ -48,6 +48,9 @@ LISTS = [
     ),
     ("list, search drone", f"{LIST}&search=drone", f"{TABLE}&title__contains=drone"),
 ]
+# Datasette's scan for a word in every title may not finish in its default second: it asks the
+# Datasette with the raised time limit, as the reports do.
+LONG_LISTS = {"list, search drone"}
 REPORTS = [
     (
         "report by donor, EUR",
@@ -207,16 +210,17 @@ def datasette(sqlite_file: Path, port: int, *setting: str) -> subprocess.Popen:
 
 def measure(args, ports: tuple[int, int, int], database: str, writer: Writer) -> list:
     """The rows of the table; ``ports``: the project's, Datasette's for the lists and
-    Datasette's for the reports."""
+    Datasette's with the raised time limit."""
     project, datasette, datasette_reports = ports
     rows = []
     for label, ours, theirs in LISTS:
+        port = datasette_reports if label in LONG_LISTS else datasette
         rows.append(
             (
                 label,
                 median_ms(project, ours, args.runs),
                 after_write_ms(project, ours, writer, args.cold_runs),
-                median_ms(datasette, f"/{database}{theirs}", args.runs),
+                median_ms(port, f"/{database}{theirs}", args.runs),
             )
         )
         print("  measured:", *rows[-1], file=sys.stderr, flush=True)
@@ -276,8 +280,7 @@ def main() -> None:
         # GROUP BYs, which its default second would cut short. (Raised for the lists too, it
         # would finish the exact row count its default leaves out of a page.)
         servers.append(datasette(sqlite_file, datasette_port, "suggest_facets", "off"))
-        if not args.lists_only:
-            servers.append(datasette(sqlite_file, reports_port, "sql_time_limit_ms", "900000"))
+        servers.append(datasette(sqlite_file, reports_port, "sql_time_limit_ms", "900000"))
         writer = Writer(database_url, sqlite_file)
         ports = (project_port, datasette_port, reports_port)
         rows = measure(args, ports, sqlite_file.stem, writer)
