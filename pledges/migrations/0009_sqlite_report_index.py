@@ -34,7 +34,9 @@ REPORT_COLUMNS = (
 def create_report_index(apps, schema_editor):
     """On SQLite a report reads its pledges from this index alone, never from the wide rows of
     the table (titles, descriptions). PostgreSQL reads the table in parallel workers and keeps
-    its own plans."""
+    its own plans. The model does not know this index: a later migration that makes SQLite
+    rebuild the table (Django's ``_remake_table``) drops it, and must create it again, as it
+    must the search triggers of 0006 (the plan test fails until it does)."""
     if schema_editor.connection.vendor == "sqlite":
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS {REPORT_INDEX} ON pledges_pledge "
