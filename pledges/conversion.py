@@ -7,13 +7,13 @@ then there is no conversion. X → Y goes through EUR on that date. Money is Dec
 and converted values are rounded to cents.
 
 The rates come from a ``RateSource``: ``ExchangeRate.objects`` (one query per look-up, in
-``models``) or a ``RateTable`` of every stored rate in memory (many values at once). The same
+``models``) or a ``RateTable`` of the stored rates in memory (many values at once). The same
 rule inside the database, for reports, is in ``expressions``; reading ECB files in ``ecb``.
 """
 
 import bisect
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
@@ -59,19 +59,25 @@ class RateSource(Protocol):
 
 
 class RateTable:
-    """All stored rates in memory, to convert many values with the same rule as ``rate_for``."""
+    """The stored rates in memory, to convert many values with the same rule as ``rate_for``.
 
-    def __init__(self, rows: Iterable[tuple[str, dt.date, Decimal]]):
-        by_currency: dict[str, list[tuple[dt.date, Decimal]]] = {}
-        for code, date, rate in rows:
-            by_currency.setdefault(code, []).append((date, rate))
-        self._dates = {code: sorted(pairs) for code, pairs in by_currency.items()}
+    ``rates_of(code)`` gives a currency's (date, rate) pairs; it is asked once per currency,
+    the first time a value in it is converted: a few currencies are used, of the forty or so
+    stored, and reading all 220,000 rates of the ECB's history took most of the time of
+    loading a dozen pledges.
+    """
+
+    def __init__(self, rates_of: Callable[[str], Iterable[tuple[dt.date, Decimal]]]):
+        self._rates_of = rates_of
+        self._dates: dict[str, list[tuple[dt.date, Decimal]]] = {}
 
     def rate_for(self, currency: str, on_date: dt.date) -> Rate | None:
         code = normalise_code(currency)
         if code == EURO:
             return Rate(EURO, on_date, on_date, Decimal(1))
         pairs = self._dates.get(code)
+        if pairs is None:
+            pairs = self._dates[code] = sorted(self._rates_of(code))
         if not pairs:
             return None
         index = bisect.bisect_right(pairs, (on_date, Decimal("Infinity"))) - 1

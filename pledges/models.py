@@ -640,8 +640,10 @@ class ExchangeRateQuerySet(models.QuerySet):
         return conversion.Rate(code, on_date, found[0], found[1])
 
     def table(self) -> conversion.RateTable:
-        """Every stored rate in memory, to convert many values with one query."""
-        return conversion.RateTable(self.values_list("currency", "date", "rate").iterator())
+        """The stored rates in memory, to convert many values with one query per currency."""
+        return conversion.RateTable(
+            lambda code: self.filter(currency=code).order_by().values_list("date", "rate")
+        )
 
     def store(self, triples: Iterable[tuple[dt.date, str, Decimal]], batch_size: int = 5000) -> int:
         """Insert or update (date, currency, rate) triples; returns how many were written."""

@@ -94,6 +94,22 @@ def test_the_in_memory_table_follows_the_same_rule_as_the_database(full_ecb_hist
             assert table.rate_for(currency, day) == ExchangeRate.objects.rate_for(currency, day)
 
 
+def test_the_in_memory_table_reads_each_currency_once_when_first_used(
+    django_assert_num_queries,
+):
+    table = ExchangeRate.objects.table()
+    with django_assert_num_queries(0):
+        assert table.rate_for("EUR", SATURDAY).rate == 1
+    with django_assert_num_queries(1):  # the dollar's rates, and no other currency's
+        assert table.rate_for("usd", SATURDAY).rate == ecb_rate("USD", FRIDAY)
+    with django_assert_num_queries(0):
+        for day in (FRIDAY, dt.date(2024, 12, 24)):
+            assert table.rate_for("USD", day).rate == ecb_rate("USD", day)
+    with django_assert_num_queries(1):  # none stored: asked once, then known
+        assert table.rate_for("UAH", SATURDAY) is None
+        assert table.rate_for("UAH", FRIDAY) is None
+
+
 def test_a_per_year_total_multiplies_by_the_years_of_the_period():
     assert conversion.pledge_total(
         Decimal("1000000000"), AmountBasis.PER_YEAR, 2025, 2029
