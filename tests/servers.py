@@ -52,7 +52,6 @@ def gunicorn(env: dict[str, str]) -> Iterator[str]:
     environment = {
         **os.environ,
         "DATABASE_URL": database_url(),
-        "CONN_MAX_AGE": "0",
         **env,
     }
     process = subprocess.Popen(
