@@ -135,16 +135,22 @@ def django_db_setup(request, django_db_setup, django_db_blocker):
     """Every test database holds the ECB rates of the bundled file from ``RATES_FROM`` on,
     loaded once (per parallel worker). Without a database test in the run, no test database was
     made: nothing is loaded (it would go to the real database)."""
-    if "default" in _get_databases_for_setup(request.session.items)[0]:
+    if makes_a_test_database(request.session):
         with django_db_blocker.unblock():
             load_rates()
 
 
+def makes_a_test_database(session) -> bool:
+    return "default" in _get_databases_for_setup(session.items)[0]
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _no_stray_connections(django_db_setup, django_db_blocker):
+def _no_stray_connections(request, django_db_setup, django_db_blocker):
     """The live server's request threads may leave a PostgreSQL session open after the browser
     test; it would keep the test database from being dropped at the end. End them first."""
     yield
+    if not makes_a_test_database(request.session):
+        return
     with django_db_blocker.unblock():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:

@@ -15,7 +15,8 @@ import redis
 from tests.servers import ROOT, gunicorn
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-pytestmark = pytest.mark.slow  # server processes
+# Server processes, on the test database (a run of this module alone makes one too).
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 def redis_answers() -> bool:
@@ -77,7 +78,7 @@ def status_of(url: str) -> int:
 
 
 @needs_redis
-def test_two_server_processes_share_one_anonymous_throttle(django_db_setup, key_prefix):
+def test_two_server_processes_share_one_anonymous_throttle(key_prefix):
     env = {
         "REDIS_URL": REDIS_URL,
         "CACHE_KEY_PREFIX": key_prefix,
@@ -97,7 +98,7 @@ def test_two_server_processes_share_one_anonymous_throttle(django_db_setup, key_
     assert len(keys) == 1
 
 
-def test_without_redis_each_process_counts_alone(django_db_setup):
+def test_without_redis_each_process_counts_alone():
     env = {"API_ANON_THROTTLE_RATE": "10/hour", "DEBUG": "1", "REDIS_URL": ""}
     with gunicorn(env) as first, gunicorn(env) as second:
         answers = [
