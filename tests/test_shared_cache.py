@@ -8,10 +8,12 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
 
+from config.redis_cache import ReusedClientRedisCache
 from tests.servers import ROOT, gunicorn
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -63,10 +65,29 @@ def cache_backend(env: dict[str, str]) -> str:
 
 @needs_redis
 def test_the_cache_is_redis_with_redis_url_and_local_memory_without():
-    assert cache_backend({"REDIS_URL": REDIS_URL}) == (
-        "django.core.cache.backends.redis.RedisCache"
-    )
+    assert cache_backend({"REDIS_URL": REDIS_URL}) == "config.redis_cache.ReusedClientRedisCache"
     assert cache_backend({}) == "django.core.cache.backends.locmem.LocMemCache"
+
+
+@needs_redis
+def test_one_redis_client_object_serves_every_operation_and_thread(key_prefix):
+    """Django's own backend makes a client object an operation; this one keeps one per
+    connection pool, which must still give every thread its own answers."""
+    cache = ReusedClientRedisCache(REDIS_URL, {"KEY_PREFIX": key_prefix})
+    made = []
+    real_client = cache._cache._client
+    cache._cache._client = lambda **kwargs: made.append(real_client(**kwargs)) or made[-1]
+
+    def write_and_read(thread: int) -> list:
+        for n in range(50):
+            cache.set(f"{thread}-{n}", {"thread": thread, "n": n})
+        return [cache.get(f"{thread}-{n}") for n in range(50)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(write_and_read, range(8)))
+    assert answers == [[{"thread": t, "n": n} for n in range(50)] for t in range(8)]
+    assert len(made) == 1  # 800 operations, one client object (one pool: one server)
+    assert cache.get("absent", "default") == "default"
 
 
 def status_of(url: str) -> int:

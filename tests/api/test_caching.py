@@ -166,7 +166,7 @@ def test_answers_are_shared_through_redis(anon, editor, pledges):
         pytest.skip(f"No Redis answers at {REDIS_URL}: start one (apt-get install redis-server).")
     redis_cache = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.ReusedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "tests-caching",
         }
