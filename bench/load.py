@@ -1,14 +1,20 @@
 """Load test: concurrent clients against a running server, then errors and latency
 percentiles. Loopback only; bounded in time.
 
-Start the site under gunicorn with the anonymous and the reports throttles raised (every
-client here is the same address: otherwise the report requests are 429s, counted as errors),
-e.g. on a database filled by ``manage.py generate_pledges 1000000``:
+Start the site as it is deployed (gunicorn with the repository's gunicorn.conf.py: threaded
+workers that keep connections alive; the shared Redis cache) with the anonymous and the
+reports throttles raised (every client here is the same address: otherwise the report requests
+are 429s, counted as errors), e.g. on a database filled by ``manage.py generate_pledges
+1000000``:
 
-    SECRET_KEY=bench DATABASE_URL=postgres://…/bench API_ANON_THROTTLE_RATE=1000000/minute \\
-        API_REPORTS_THROTTLE_RATE=1000000/minute SECURE_SSL_REDIRECT=0 \\
-        gunicorn config.wsgi:application -b 127.0.0.1:8010 -w 4
+    SECRET_KEY=bench DATABASE_URL=postgres://…/bench REDIS_URL=redis://127.0.0.1:6379/5 \\
+        API_ANON_THROTTLE_RATE=1000000/minute API_REPORTS_THROTTLE_RATE=1000000/minute \\
+        SECURE_SSL_REDIRECT=0 ALLOWED_HOSTS=127.0.0.1 GUNICORN_BIND=127.0.0.1:8010 \\
+        gunicorn -c gunicorn.conf.py config.wsgi:application
     python bench/load.py --url http://127.0.0.1:8010 --clients 50 --seconds 60
+
+Plain ``gunicorn -w 4`` runs synchronous workers, which close the connection after every
+answer: each request then pays for a new connection and waits for a free process.
 """
 
 import argparse
