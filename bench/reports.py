@@ -121,6 +121,7 @@ WHERE p.status <> 'cancelled' GROUP BY {keys}"""
 EXACT = """
 WITH converted AS (
     SELECT p.id, p.parent_id, p.status, p.amount, p.donor_id, p.category_id, p.announced_on,
+           p.reannounces_id,
            CAST(ROUND(p.total_amount * {target_rate} / source.rate * 100) AS bigint) AS cents
     FROM pledges_pledge p
     LEFT JOIN LATERAL (
@@ -138,7 +139,9 @@ components AS (
     GROUP BY parent_id
 )
 SELECT {keys},
-       COALESCE(SUM(GREATEST(c.cents - COALESCE(k.cents, 0), 0)), 0) AS total_cents,
+       -- A re-announcement is counted in "reannounced", never in the total.
+       COALESCE(SUM(GREATEST(c.cents - COALESCE(k.cents, 0), 0))
+                FILTER (WHERE c.reannounces_id IS NULL), 0) AS total_cents,
        COUNT(*) AS pledges
 FROM converted c LEFT JOIN components k ON k.parent_id = c.id
 JOIN pledges_donor d ON d.id = c.donor_id
