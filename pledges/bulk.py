@@ -49,6 +49,19 @@ def create_with_history(
     _copy_with_history(objs, model, user, change_reason, date)
 
 
+def refresh_planner_statistics(*tables: type[models.Model]) -> None:
+    """After a bulk load on PostgreSQL, the planner's statistics of ``tables`` (their models),
+    which autovacuum refreshes only a minute or so later: until then a table filled from empty
+    is planned as if it were empty (a sequential scan of 100,000 sources for the 100 of a page,
+    12 ms instead of 0.1). Not on SQLite, whose planner uses no statistics unless ANALYZE has
+    made them once; the report queries' plans there are tested without them."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        names = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in tables)
+        cursor.execute(f"ANALYZE {names}")
+
+
 def _prepare(objs: Sequence[models.Model], model: type[models.Model]) -> None:
     """What ``bulk_create`` does before inserting, with the pks reserved from the sequence."""
     meta = model._meta

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from pledges.bulk import refresh_planner_statistics
 from pledges.choices import AmountBasis, DonorKind, FulfilmentKind, PledgeStatus
 from pledges.conversion import round_money, to_cents
 from pledges.counted import lifecycle_cents, refresh_counted_values
@@ -89,6 +90,7 @@ class Command(BaseCommand):
                     self._write_batch(rng, size, donors, categories, rates, start, span, records)
                 made += size
                 progress.update(size)
+        refresh_planner_statistics(Pledge, PledgeItem, Source, Fulfilment, FulfilmentSource)
         self.stdout.write(self.style.SUCCESS(f"Generated {count} pledges."))
 
     def _ensure_donors(self, number):
