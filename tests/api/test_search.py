@@ -1,12 +1,14 @@
-"""``search`` answered from indexes (trigram GIN on PostgreSQL, FTS5 on SQLite) finds exactly
-what the plain ``icontains`` scan found: compared with an independent filter in Python."""
+"""``search`` answered from indexes (a trigram GIN index of one document per pledge on
+PostgreSQL, FTS5 on SQLite) finds exactly what the plain ``icontains`` scan found: compared with
+an independent filter in Python."""
 
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from pledges.models import Pledge
+from pledges.models import Pledge, PledgeItem
 from tests.conftest import load_reference_data, shared_by_module
 from tests.factories import PledgeFactory, PledgeItemFactory
 
@@ -104,3 +106,52 @@ def test_search_follows_writes(anon, many_pledges, editor):
     Pledge.objects.filter(pk=pledge.pk).update(title="Nothing")
     other.items.all().delete()
     assert found(anon, "kangaroo") == set()
+
+
+def stored_documents() -> dict[int, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pledge_id, document FROM pledges_pledgesearch")
+        return dict(cursor.fetchall())
+
+
+def documents_computed_here() -> dict[int, str]:
+    """Each pledge's title, description and item names (in the order of their ids), one per
+    line, in upper case: what PostgreSQL's search documents must hold."""
+    return {
+        pledge.pk: "\n".join(
+            [pledge.title, pledge.description, *(item.name for item in pledge.items.order_by("pk"))]
+        ).upper()
+        for pledge in Pledge.objects.prefetch_related("items")
+    }
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL only: SQLite searches its FTS5 tables"
+)
+def test_documents_follow_every_write(anon, many_pledges, editor):
+    """Bulk COPY (the generated pledges), the ORM and the API each keep the documents."""
+    assert stored_documents() == documents_computed_here()
+    pledge = Pledge.objects.first()
+    Pledge.objects.filter(pk=pledge.pk).update(title="A wombat")
+    item = PledgeItemFactory(pledge=pledge, name="Wombat boots")
+    other = PledgeFactory()
+    PledgeItem.objects.filter(pk=item.pk).update(pledge=other)  # moved to another pledge
+    PledgeItemFactory(pledge=other, name="renamed below")
+    PledgeItem.objects.filter(name="renamed below").update(name="Quokka")
+    gone = PledgeFactory()
+    gone.delete()
+    assert gone.pk not in stored_documents()
+    assert stored_documents() == documents_computed_here()
+    assert found(anon, "wombat") == {pledge.pk, other.pk}
+    other.items.all().delete()
+    assert stored_documents() == documents_computed_here()
+    assert found(anon, "wombat") == {pledge.pk}
+
+
+def test_a_line_break_matches_within_one_text(anon, many_pledges, db):
+    """Texts are joined by line breaks in PostgreSQL's documents: a term with one must still
+    match inside a single text only."""
+    across = PledgeFactory(title="cross", description="field")
+    within = PledgeFactory(title="plain", description="cross\nfield")
+    assert found(anon, "cross\nfield") == expected("cross\nfield") == {within.pk}
+    assert across.pk in found(anon, "cross")
