@@ -120,25 +120,29 @@ def uninstall(schema_editor) -> None:
 
 _DOCUMENT_OF_PLEDGES = f"""
 INSERT INTO {DOCUMENTS} (pledge_id, document)
-SELECT p.id, UPPER(concat_ws(E'\\n', p.title, p.description, (
-    SELECT string_agg(i.name, E'\\n' ORDER BY i.id)
+SELECT p.id, UPPER(concat_ws('{SEPARATOR}', p.title, p.description, (
+    SELECT string_agg(i.name, '{SEPARATOR}' ORDER BY i.id)
     FROM pledges_pledgeitem i WHERE i.pledge_id = p.id)))
 FROM pledges_pledge p WHERE p.id IN (%s)
 ON CONFLICT (pledge_id) DO UPDATE SET document = EXCLUDED.document;"""
 
-# Each trigger names its statement's rows ``added`` and ``removed`` (transition tables).
+# Each trigger names its statement's rows ``added`` and ``removed`` (transition tables); these
+# select the pledges whose documents an update changed.
+_PLEDGES_RETITLED = (
+    "SELECT a.id FROM added a JOIN removed r ON r.id = a.id "
+    "WHERE (a.title, a.description) IS DISTINCT FROM (r.title, r.description)"
+)
+_PLEDGES_OF_ITEMS_CHANGED = (  # an item renamed or moved: its pledge before and after
+    "SELECT unnest(ARRAY[a.pledge_id, r.pledge_id]) FROM added a JOIN removed r ON r.id = a.id "
+    "WHERE (a.name, a.pledge_id) IS DISTINCT FROM (r.name, r.pledge_id)"
+)
+_EVERY_PLEDGE = "SELECT id FROM pledges_pledge"
 _DOCUMENT_FUNCTIONS = {
     "pledges_search_pledges": f"""
 IF TG_OP = 'INSERT' THEN
     {_DOCUMENT_OF_PLEDGES % "SELECT id FROM added"}
 ELSIF TG_OP = 'UPDATE' THEN
-    {
-        _DOCUMENT_OF_PLEDGES
-        % (
-            "SELECT a.id FROM added a JOIN removed r ON r.id = a.id "
-            "WHERE (a.title, a.description) IS DISTINCT FROM (r.title, r.description)"
-        )
-    }
+    {_DOCUMENT_OF_PLEDGES % _PLEDGES_RETITLED}
 ELSIF TG_OP = 'DELETE' THEN
     DELETE FROM {DOCUMENTS} WHERE pledge_id IN (SELECT id FROM removed);
 ELSE
@@ -148,19 +152,11 @@ END IF;""",
 IF TG_OP = 'INSERT' THEN
     {_DOCUMENT_OF_PLEDGES % "SELECT pledge_id FROM added"}
 ELSIF TG_OP = 'UPDATE' THEN
-    {
-        _DOCUMENT_OF_PLEDGES
-        % (
-            "SELECT a.pledge_id FROM added a JOIN removed r ON r.id = a.id "
-            "WHERE (a.name, a.pledge_id) IS DISTINCT FROM (r.name, r.pledge_id) "
-            "UNION SELECT r.pledge_id FROM added a JOIN removed r ON r.id = a.id "
-            "WHERE a.pledge_id <> r.pledge_id"
-        )
-    }
+    {_DOCUMENT_OF_PLEDGES % _PLEDGES_OF_ITEMS_CHANGED}
 ELSIF TG_OP = 'DELETE' THEN
     {_DOCUMENT_OF_PLEDGES % "SELECT pledge_id FROM removed"}
 ELSE
-    {_DOCUMENT_OF_PLEDGES % "SELECT id FROM pledges_pledge"}
+    {_DOCUMENT_OF_PLEDGES % _EVERY_PLEDGE}
 END IF;""",
 }
 _DOCUMENT_TRIGGERS = {
@@ -195,7 +191,7 @@ def install_documents(schema_editor) -> None:
                 f"CREATE TRIGGER {table}_search_{event.lower()} AFTER {event} ON {table} "
                 f"{transitions} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
             )
-    schema_editor.execute(_DOCUMENT_OF_PLEDGES % "SELECT id FROM pledges_pledge", params=None)
+    schema_editor.execute(_DOCUMENT_OF_PLEDGES % _EVERY_PLEDGE, params=None)
     schema_editor.execute(
         f"CREATE INDEX {DOCUMENTS}_trgm_idx ON {DOCUMENTS} USING gin (document gin_trgm_ops)"
     )
