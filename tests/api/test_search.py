@@ -128,9 +128,17 @@ def documents_computed_here() -> dict[int, str]:
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="PostgreSQL only: SQLite searches its FTS5 tables"
 )
-def test_documents_follow_every_write(anon, many_pledges, editor):
+def test_documents_follow_every_write(anon, many_pledges, editor, payload):
     """Bulk COPY (the generated pledges), the ORM and the API each keep the documents."""
     assert stored_documents() == documents_computed_here()
+    items = [{"name": "Numbat goggles", "quantity": 5}]
+    created = editor.post(URL, payload(title="A numbat", items=items), format="json")
+    assert created.status_code == 201, created.json()
+    numbat = created.json()["id"]
+    changed = editor.patch(f"{URL}{numbat}/", {"description": "numbat, again"}, format="json")
+    assert changed.status_code == 200, changed.json()
+    assert stored_documents()[numbat] == "A NUMBAT\nNUMBAT, AGAIN\nNUMBAT GOGGLES"
+    assert found(anon, "numbat") == {numbat}
     pledge = Pledge.objects.first()
     Pledge.objects.filter(pk=pledge.pk).update(title="A wombat")
     item = PledgeItemFactory(pledge=pledge, name="Wombat boots")
