@@ -137,27 +137,29 @@ _PLEDGES_OF_ITEMS_CHANGED = (  # an item renamed or moved: its pledge before and
     "WHERE (a.name, a.pledge_id) IS DISTINCT FROM (r.name, r.pledge_id)"
 )
 _EVERY_PLEDGE = "SELECT id FROM pledges_pledge"
+
+
+def _by_event(insert: str, update: str, delete: str, truncate: str) -> str:
+    """A trigger function's body: the statement for the event that fired it."""
+    return (
+        f"IF TG_OP = 'INSERT' THEN {insert} ELSIF TG_OP = 'UPDATE' THEN {update} "
+        f"ELSIF TG_OP = 'DELETE' THEN {delete} ELSE {truncate} END IF;"
+    )
+
+
 _DOCUMENT_FUNCTIONS = {
-    "pledges_search_pledges": f"""
-IF TG_OP = 'INSERT' THEN
-    {_DOCUMENT_OF_PLEDGES % "SELECT id FROM added"}
-ELSIF TG_OP = 'UPDATE' THEN
-    {_DOCUMENT_OF_PLEDGES % _PLEDGES_RETITLED}
-ELSIF TG_OP = 'DELETE' THEN
-    DELETE FROM {DOCUMENTS} WHERE pledge_id IN (SELECT id FROM removed);
-ELSE
-    TRUNCATE {DOCUMENTS};
-END IF;""",
-    "pledges_search_items": f"""
-IF TG_OP = 'INSERT' THEN
-    {_DOCUMENT_OF_PLEDGES % "SELECT pledge_id FROM added"}
-ELSIF TG_OP = 'UPDATE' THEN
-    {_DOCUMENT_OF_PLEDGES % _PLEDGES_OF_ITEMS_CHANGED}
-ELSIF TG_OP = 'DELETE' THEN
-    {_DOCUMENT_OF_PLEDGES % "SELECT pledge_id FROM removed"}
-ELSE
-    {_DOCUMENT_OF_PLEDGES % _EVERY_PLEDGE}
-END IF;""",
+    "pledges_search_pledges": _by_event(
+        insert=_DOCUMENT_OF_PLEDGES % "SELECT id FROM added",
+        update=_DOCUMENT_OF_PLEDGES % _PLEDGES_RETITLED,
+        delete=f"DELETE FROM {DOCUMENTS} WHERE pledge_id IN (SELECT id FROM removed);",
+        truncate=f"TRUNCATE {DOCUMENTS};",
+    ),
+    "pledges_search_items": _by_event(
+        insert=_DOCUMENT_OF_PLEDGES % "SELECT pledge_id FROM added",
+        update=_DOCUMENT_OF_PLEDGES % _PLEDGES_OF_ITEMS_CHANGED,
+        delete=_DOCUMENT_OF_PLEDGES % "SELECT pledge_id FROM removed",
+        truncate=_DOCUMENT_OF_PLEDGES % _EVERY_PLEDGE,
+    ),
 }
 _DOCUMENT_TRIGGERS = {
     "pledges_pledge": "pledges_search_pledges",
