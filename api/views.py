@@ -27,6 +27,7 @@ from pledges.models import (
     ExchangeRate,
     Fulfilment,
     Pledge,
+    preloaded,
     validate_currency_code,
 )
 from pledges.services import delete_pledge
@@ -285,7 +286,7 @@ class FulfilmentViewSet(QueryGuardMixin, CachedListMixin, VersionedMixin, viewse
     """Dated allocation and delivery records of pledges (docs/methodology.md), filtered and
     paged; writing one changes what its pledge shows (and its ETag)."""
 
-    queryset = Fulfilment.objects.prefetch_related("items", "sources")
+    queryset = preloaded(Fulfilment.objects.all())
     serializer_class = FulfilmentSerializer
     filterset_class = FulfilmentFilter
     permission_classes = [FulfilmentPermission]

@@ -158,12 +158,23 @@ class Event(models.Model):
         return f"{self.name} ({self.date:%d %b %Y})"
 
 
+# The relations a pledge or a record is shown with, loaded for a page at once as plain lists
+# under these attributes. Django's own prefetch makes a queryset for each row and relation
+# instead, which cost a page of 100 pledges more than its two queries.
+PRELOADED = {"items": "preloaded_items", "sources": "preloaded_sources"}
+
+
+def preloaded(queryset: models.QuerySet) -> models.QuerySet:
+    """``queryset`` with the ``PRELOADED`` relations loaded by one query each."""
+    return queryset.prefetch_related(
+        *(models.Prefetch(relation, to_attr=attribute) for relation, attribute in PRELOADED.items())
+    )
+
+
 class PledgeQuerySet(models.QuerySet):
     def with_related(self) -> "PledgeQuerySet":
         """Everything a pledge is shown with, in a fixed number of queries."""
-        return self.select_related("donor", "category", "event", "parent").prefetch_related(
-            "items", "sources"
-        )
+        return preloaded(self.select_related("donor", "category", "event", "parent"))
 
 
 class Pledge(models.Model):
