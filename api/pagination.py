@@ -1,11 +1,12 @@
-from functools import cached_property
+from collections.abc import Callable
+from functools import cached_property, partial
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
-from .caching import TIMEOUT, count_key
+from .caching import PAGE_PARAMETERS, TIMEOUT, count_key
 
 MAX_PAGE_SIZE = 1000
 
@@ -16,15 +17,24 @@ def is_positive_integer(raw: str) -> bool:
 
 class CountCachedPaginator(Paginator):
     """A paginator whose row count is read from the cache when it is there (see
-    ``api.caching``): under a data version the count of a filtered list cannot change."""
+    ``api.caching``): under a data version the count of a filtered list cannot change.
+    ``known_count``, when given, may tell the count without the queryset's ``COUNT(*)``
+    (None: it cannot)."""
 
-    def __init__(self, *args, count_key: str, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, *args, count_key: str, known_count: Callable[[], int | None] | None = None, **kw
+    ):
+        super().__init__(*args, **kw)
         self.count_key = count_key
+        self.known_count = known_count
 
     @cached_property
     def count(self) -> int:
-        return cache.get_or_set(self.count_key, lambda: Paginator.count.func(self), TIMEOUT)
+        return cache.get_or_set(self.count_key, self._count, TIMEOUT)
+
+    def _count(self) -> int:
+        known = self.known_count() if self.known_count else None
+        return Paginator.count.func(self) if known is None else known
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -58,10 +68,19 @@ class PageNumberPagination(pagination.PageNumberPagination):
         raw = request.query_params.get(self.page_query_param)
         if raw is not None and raw not in self.last_page_strings and not is_positive_integer(raw):
             raise ValidationError({self.page_query_param: ["A positive integer is required."]})
+        self.view = view
         return super().paginate_queryset(queryset, request, view)
 
     def django_paginator_class(self, queryset, page_size):
-        """DRF calls this as a class; answers cached under the data version count once."""
+        """DRF calls this as a class; answers cached under the data version count once. A view
+        with a ``known_count(filters, using)`` is asked first (None: count the rows)."""
         if not hasattr(self.request, "data_version"):
             return Paginator(queryset, page_size)
-        return CountCachedPaginator(queryset, page_size, count_key=count_key(self.request))
+        known_count = getattr(self.view, "known_count", None)
+        if known_count is not None:
+            params = self.request.query_params
+            filters = {name: params.get(name) for name in params if name not in PAGE_PARAMETERS}
+            known_count = partial(known_count, filters, queryset.db)
+        return CountCachedPaginator(
+            queryset, page_size, count_key=count_key(self.request), known_count=known_count
+        )

@@ -16,6 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from pledges import pledge_count
 from pledges.codes import normalise_code
 from pledges.filters import CurrencyCodeFilter, FulfilmentFilter, PledgeFilter
 from pledges.fulfilments import delete_fulfilment
@@ -231,6 +232,7 @@ class PledgeViewSet(QueryGuardMixin, CachedListMixin, VersionedMixin, viewsets.M
     filterset_class = PledgeFilter
     permission_classes = [PledgePermission]
     lookup_value_regex = ID_PATTERN
+    known_count = staticmethod(pledge_count.known)
 
     def perform_destroy(self, instance):
         delete_pledge(instance)

@@ -72,6 +72,8 @@ def found(client, term: str) -> set[int]:
         body = response.json()
         ids |= {row["id"] for row in body["results"]}
         if not body["next"]:
+            # The count of a search alone is the documents' on PostgreSQL: it must agree.
+            assert body["count"] == len(ids), term
             return ids
         page += 1
 

@@ -1,0 +1,23 @@
+from django.db import migrations
+
+from pledges import pledge_count
+
+
+def install(apps, schema_editor):
+    pledge_count.install(schema_editor)
+
+
+def uninstall(apps, schema_editor):
+    pledge_count.uninstall(schema_editor)
+
+
+class Migration(migrations.Migration):
+    """PostgreSQL: the number of pledges kept by triggers, for the unfiltered list's count."""
+
+    dependencies = [
+        ("pledges", "0010_search_documents"),
+    ]
+
+    operations = [
+        migrations.RunPython(install, uninstall),
+    ]
