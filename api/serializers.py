@@ -5,6 +5,8 @@ from copy import copy
 from functools import cache, cached_property
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
@@ -34,6 +36,16 @@ from pledges.value_notes import has_rates, value_eur_note
 from .exceptions import validation_detail
 
 
+class SiteTimeZoneDateTimeField(serializers.DateTimeField):
+    """A date and time answered in the site's time zone (``TIME_ZONE``, UTC), as DRF does when
+    none is activated, which nothing here does: named once, it is not looked up again for each
+    value (two thirds of the time of answering one)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("default_timezone", timezone.get_default_timezone())
+        super().__init__(**kwargs)
+
+
 class PlainReads:
     """A model serializer that reads its model's own fields with a plain ``getattr``, and the
     related lists a page loaded at once (``PRELOADED``) from where they were put: DRF's general
@@ -45,6 +57,11 @@ class PlainReads:
     serializer's fields cost as much again as reading a page. A field answers from its own
     settings alone, so the prototype's fields serve every request; a method field is called on
     the live serializer, which may keep what it looked up for its request."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: SiteTimeZoneDateTimeField,
+    }
 
     def to_representation(self, instance):
         row = {}
