@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from pledges.models import Pledge
+from pledges.models import ExchangeRate, Pledge
 from tests.factories import PledgeFactory
 
 URL = "/api/v1/pledges/"
@@ -101,3 +101,20 @@ def test_a_page_asks_once_per_currency_whatever_its_size(anon, refs):
     few = count()
     make(20)
     assert count() == few
+
+
+def test_the_note_follows_the_rates_from_one_request_to_the_next(editor, anon, payload):
+    """Each request looks the rates up again: the look-ups of one list are kept for that list
+    only (the serializers' read plans are shared between requests, the serializer is not)."""
+    body = written(editor, payload, currency="UAH", amount="5", announced_on="2025-06-04")
+    assert (
+        anon.get(URL)
+        .json()["results"][0]["value_eur_note"]
+        .startswith("The ECB publishes no euro reference rate for UAH")
+    )
+    ExchangeRate.objects.create(currency="UAH", date=dt.date(2020, 1, 2), rate=Decimal("30"))
+    assert anon.get(URL).json()["results"][0]["value_eur_note"] == (
+        "The ECB published no UAH rate on 2025-06-04 or in the 7 days before it, so the amount "
+        "is not converted."
+    )
+    assert body["id"] == anon.get(URL).json()["results"][0]["id"]
