@@ -1,8 +1,13 @@
 """List and detail make the same number of SQL queries for 1 and for 100 pledges."""
 
+import json
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
 
+from api.serializers import PledgeSerializer
+from pledges.models import Pledge
 from tests.factories import PledgeFactory, PledgeItemFactory, SourceFactory
 
 URL = "/api/v1/pledges/"
@@ -64,3 +69,16 @@ def test_history_queries_do_not_grow(anon, editor, payload):
     assert body["count"] == 21
     # The pledge's versions, then its items' and its sources' history.
     assert one == many == 3
+
+
+def test_a_pledge_read_without_its_preloaded_lists_is_answered_the_same(anon, refs):
+    """The list reads items and sources from the lists its queryset preloaded; a pledge loaded
+    any other way reads them through its relations, with the same answer."""
+    pledge = make(1, refs)[0]
+    listed = anon.get(URL).json()["results"][0]
+    plain = json.loads(
+        JSONRenderer().render(PledgeSerializer(Pledge.objects.get(pk=pledge.pk)).data)
+    )
+    assert plain == listed
+    assert [item["name"] for item in plain["items"]] == [i.name for i in pledge.items.all()]
+    assert [source["id"] for source in plain["sources"]] == [s.pk for s in pledge.sources.all()]
