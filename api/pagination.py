@@ -73,11 +73,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def django_paginator_class(self, queryset, page_size):
         """DRF calls this as a class; answers cached under the data version count once. A view
-        with a ``known_count(filters, using)`` is asked first (None: count the rows)."""
+        with a ``known_count(filters, using)`` is asked first for its list (None: count)."""
         if not hasattr(self.request, "data_version"):
             return Paginator(queryset, page_size)
         known_count = getattr(self.view, "known_count", None)
-        if known_count is not None:
+        if known_count is not None and getattr(self.view, "action", None) == "list":
             params = self.request.query_params
             filters = {name: params.get(name) for name in params if name not in PAGE_PARAMETERS}
             known_count = partial(known_count, filters, queryset.db)

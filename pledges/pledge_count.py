@@ -36,7 +36,10 @@ BEGIN
     ELSE
         INSERT INTO {TABLE} (delta) SELECT -COUNT(*) FROM removed RETURNING id INTO new_id;
     END IF;
-    IF new_id % {FOLD_EVERY} = 0 AND pg_try_advisory_xact_lock(hashtext('{TABLE}')) THEN
+    -- Under REPEATABLE READ a fold could meet rows another writer folded since the snapshot.
+    IF new_id % {FOLD_EVERY} = 0
+       AND current_setting('transaction_isolation') = 'read committed'
+       AND pg_try_advisory_xact_lock(hashtext('{TABLE}')) THEN
         WITH gone AS (DELETE FROM {TABLE} WHERE id < new_id RETURNING delta)
         INSERT INTO {TABLE} (delta) SELECT SUM(delta) FROM gone HAVING COUNT(*) > 0;
     END IF;
@@ -53,24 +56,38 @@ _TRIGGERS = {
 
 def known(filters: Mapping[str, str], using: str) -> int | None:
     """How many pledges a list with ``filters`` (its parameters other than paging and
-    ordering) selects, where the database can tell without counting them: the whole list, or
-    a ``search`` alone on PostgreSQL (``search.count_matching``); None otherwise."""
-    if not filters:
-        return current(using)
-    if filters.keys() == {"search"}:
-        return search.count_matching(filters["search"], using)
-    return None
+    ordering, by name) selects, where the database keeps the number: the whole list, or a
+    ``search`` alone (``search.count_matching``), on PostgreSQL; None otherwise. An empty value
+    filters nothing, nor does a blank search (the filter strips it)."""
+    search_text = (filters.get("search") or "").strip()
+    if any(value != "" for name, value in filters.items() if name != "search"):
+        return None
+    if search_text:
+        return search.count_matching(search_text, using)
+    return current(using)
 
 
-def current(using: str) -> int:
-    """The number of pledges that a query on database ``using`` sees."""
+def current(using: str) -> int | None:
+    """The number of pledges that a query on database ``using`` sees; None on SQLite, which
+    keeps no number (its ``COUNT(*)`` is quick)."""
     connection = connections[using]
+    if connection.vendor != "postgresql":
+        return None
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"SELECT COALESCE(SUM(delta), 0) FROM {TABLE}")
-        else:
-            cursor.execute("SELECT COUNT(*) FROM pledges_pledge")
+        cursor.execute(f"SELECT COALESCE(SUM(delta), 0) FROM {TABLE}")
         return int(cursor.fetchone()[0])
+
+
+def recount(using: str) -> None:
+    """PostgreSQL: the kept number set to ``COUNT(*)`` again, for a database whose pledges
+    were written with its triggers off (a data-only restore, ``session_replication_role``)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE pledges_pledge IN SHARE MODE")  # no writer meanwhile
+        cursor.execute(f"DELETE FROM {TABLE}")
+        cursor.execute(f"INSERT INTO {TABLE} (delta) SELECT COUNT(*) FROM pledges_pledge")
 
 
 def _trigger(event: str) -> str:

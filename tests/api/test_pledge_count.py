@@ -22,13 +22,14 @@ POSTGRESQL_ONLY = pytest.mark.skipif(
 
 def listed_count(client, **params) -> int:
     response = client.get(URL, {"page_size": 1, **params})
-    assert response.status_code == 200
+    assert response.status_code == 200, response.content
     return response.json()["count"]
 
 
 def assert_counted(client) -> None:
     counted = Pledge.objects.count()
-    assert pledge_count.current(connection.alias) == counted
+    kept = pledge_count.current(connection.alias)
+    assert kept == (counted if connection.vendor == "postgresql" else None)
     assert listed_count(client) == counted
     assert listed_count(client, ordering="-value_eur", page=2) == counted
 
@@ -64,10 +65,36 @@ def test_the_count_follows_every_write(anon, editor, db):
 def test_a_filter_is_counted_by_the_database(anon, db):
     load_reference_data()
     donor = Pledge.objects.values_list("donor", flat=True).first()
+    expected = Pledge.objects.filter(donor=donor).count()
     with CaptureQueriesContext(connection) as captured:
-        assert listed_count(anon, donor=donor) == Pledge.objects.filter(donor=donor).count()
+        assert listed_count(anon, donor=donor) == expected
     counts = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
-    assert counts and "pledges_pledge" in counts[0]
+    assert len(counts) == 1 and 'FROM "pledges_pledge"' in counts[0]
+
+
+def matching(text: str) -> set[int]:
+    """The pledges whose title, description or an item's name holds ``text``, found here."""
+    return {
+        pledge.pk
+        for pledge in Pledge.objects.prefetch_related("items")
+        if any(
+            text.upper() in written.upper()
+            for written in [pledge.title, pledge.description, *(i.name for i in pledge.items.all())]
+        )
+    }
+
+
+def test_a_search_with_another_filter_is_counted_with_both(anon, db):
+    load_reference_data()
+    call_command("generate_pledges", "150", "--seed", "3", verbosity=0, stdout=StringIO())
+    found = matching("drone")
+    donor = Pledge.objects.filter(pk__in=found).values_list("donor", flat=True).first()
+    both = found & set(Pledge.objects.filter(donor=donor).values_list("pk", flat=True))
+    assert 0 < len(both) < len(found)
+    assert listed_count(anon, search="drone", donor=donor) == len(both)
+    assert listed_count(anon, search="drone") == len(found)
+    # Empty values filter nothing; a blank search neither.
+    assert listed_count(anon, search="  ", date_from="") == Pledge.objects.count()
 
 
 @POSTGRESQL_ONLY
@@ -98,3 +125,14 @@ def test_postgresql_folds_the_rows_and_a_truncate_empties_them(anon, db):
     assert pledge_count.current(connection.alias) == 0 == Pledge.objects.count()
     PledgeFactory()
     assert pledge_count.current(connection.alias) == 1
+
+
+@POSTGRESQL_ONLY
+def test_recompute_pledge_values_counts_the_pledges_again(anon, db):
+    """After a restore that bypassed the triggers the kept number is wrong until recounted."""
+    load_reference_data()
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO pledges_pledgecount (delta) VALUES (1000)")
+    assert pledge_count.current(connection.alias) == Pledge.objects.count() + 1000
+    call_command("recompute_pledge_values", stdout=StringIO())
+    assert_counted(anon)
