@@ -94,6 +94,9 @@ def _read_plan(serializer_class: type) -> list:
     model_fields = {field.name: field for field in prototype.Meta.model._meta.concrete_fields}
     plan = []
     for field in prototype._readable_fields:
+        if isinstance(field, serializers.HyperlinkedRelatedField | serializers.FileField):
+            # It answers from the request, which the prototype (every request's) has not.
+            raise TypeError(f"{serializer_class.__name__}.{field.field_name} needs the request")
         attribute, kind = None, None
         if isinstance(field, serializers.SerializerMethodField):
             attribute, kind = field.method_name, _METHOD
@@ -170,7 +173,7 @@ class NestedOnReadField(serializers.PrimaryKeyRelatedField):
 
     @cached_property
     def brief(self) -> serializers.Serializer:
-        # One serializer per field, reused for every row: building one is the costly part.
+        # One brief serializer per field (the read plans' prototype field: one per class).
         return self.brief_serializer(context=self.context)
 
     def to_representation(self, value):
