@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from pledges import search
 from pledges.models import Pledge, PledgeItem
 from tests.conftest import load_reference_data, shared_by_module
 from tests.factories import PledgeFactory, PledgeItemFactory
@@ -165,3 +166,13 @@ def test_a_line_break_matches_within_one_text(anon, many_pledges, db):
     within = PledgeFactory(title="plain", description="cross\nfield")
     assert found(anon, "cross\nfield") == expected("cross\nfield") == {within.pk}
     assert across.pk in found(anon, "cross")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only: its planner")
+def test_documents_are_sampled_finely_for_the_planner(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstattarget FROM pg_attribute "
+            "WHERE attrelid = 'pledges_pledgesearch'::regclass AND attname = 'document'"
+        )
+        assert cursor.fetchone()[0] == search.DOCUMENT_STATISTICS
