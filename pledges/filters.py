@@ -131,7 +131,24 @@ class NullsLastOrderingFilter(django_filters.OrderingFilter):
         return qs.order_by(*ordering, "-id" if value[0].startswith("-") else "id")
 
 
-class PledgeFilter(django_filters.FilterSet):
+class FormOnceFilterSet(django_filters.FilterSet):
+    """A filterset whose form class is made once per class. django-filter makes it again for
+    every filterset, building each filter's form field and label: 1.4 ms of every list and
+    report request with the pledges' filters. The fields follow from the filters' declarations
+    alone (no choice or queryset here depends on the request, and the site speaks one
+    language); each form still gets its own copy of them, as every Django form does."""
+
+    def get_form_class(self):
+        form_class = _FORM_CLASSES.get(type(self))
+        if form_class is None:
+            form_class = _FORM_CLASSES[type(self)] = super().get_form_class()
+        return form_class
+
+
+_FORM_CLASSES: dict[type, type] = {}
+
+
+class PledgeFilter(FormOnceFilterSet):
     # distinct=False: a pledge has one donor, category and status, so no row can repeat, and
     # SELECT DISTINCT over every column is costly on a large table.
     donor = IdMultipleChoiceFilter(
@@ -196,7 +213,7 @@ class ReportPledgeFilter(PledgeFilter):
     pledge_currency = CurrencyCodeFilter(help_text="Currency of the pledges (ISO 4217, any case).")
 
 
-class FulfilmentFilter(django_filters.FilterSet):
+class FulfilmentFilter(FormOnceFilterSet):
     """The filters of the fulfilment record list (docs/data-dictionary.md#filters)."""
 
     pledge = IdMultipleChoiceFilter(

@@ -5,7 +5,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.http import QueryDict
 
+from pledges.filters import PledgeFilter
 from pledges.models import Pledge
 from tests.factories import (
     CategoryFactory,
@@ -180,3 +182,20 @@ def test_page_size_default_and_cap(anon, db):
         body = anon.get(URL, {"page_size": huge}).json()
         assert body["count"] == 1003
         assert len(body["results"]) == 1000
+
+
+def test_filtersets_share_their_form_class_not_their_data(data, anon):
+    """The form class is made once per filterset class; each request's values, choices and
+    errors stay its own."""
+    donor = data["donors"][0]
+    refused = anon.get(URL, {"donor": "x", "status": "nonsense"})
+    assert refused.status_code == 400
+    assert set(refused.json()) == {"donor", "status"}
+    listed = anon.get(URL, {"donor": donor.pk})
+    assert listed.status_code == 200
+    assert {row["donor"]["id"] for row in listed.json()["results"]} == {donor.pk}
+    assert listed.json()["count"] == Pledge.objects.filter(donor=donor).count()
+    forms = [PledgeFilter(QueryDict(query)).form for query in ("", "donor=x")]
+    assert type(forms[0]) is type(forms[1])
+    assert forms[0].is_valid() and not forms[1].is_valid()
+    assert forms[0].fields["donor"] is not forms[1].fields["donor"]
