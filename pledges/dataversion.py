@@ -66,6 +66,10 @@ def current(using: str | None = None) -> str:
 
 
 _PG_WEIGHT = "1 + floor(random() * 2147483646)::bigint"
+# A fold deletes rows other writers may have folded since its snapshot: under REPEATABLE READ
+# or SERIALIZABLE that fails the write ("could not serialize access due to concurrent
+# delete"), so only a READ COMMITTED writer folds (migration 0013).
+FOLDS_HERE = "current_setting('transaction_isolation') = 'read committed'"
 _PG_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION pledges_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -73,7 +77,7 @@ DECLARE
 BEGIN
     INSERT INTO {CHANGE_TABLE} (weight)
         VALUES ({_PG_WEIGHT}) RETURNING id INTO new_id;
-    IF new_id % {FOLD_EVERY} = 0
+    IF new_id % {FOLD_EVERY} = 0 AND {FOLDS_HERE}
        AND pg_try_advisory_xact_lock(hashtext('{CHANGE_TABLE}')) THEN
         WITH gone AS (DELETE FROM {CHANGE_TABLE} WHERE id < new_id RETURNING weight)
         INSERT INTO {CHANGE_TABLE} (weight)
@@ -88,6 +92,12 @@ _SQLITE_BUMP = (
     f"INSERT INTO {CHANGE_TABLE} (id, weight) VALUES (1, {_SQLITE_WEIGHT}) "
     "ON CONFLICT (id) DO UPDATE SET weight = excluded.weight;"
 )
+
+
+def replace_function(schema_editor) -> None:
+    """PostgreSQL: the triggers' function as this module writes it (migration 0013)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(_PG_FUNCTION, params=None)  # % is SQL here
 
 
 def _trigger(table: str, event: str) -> str:

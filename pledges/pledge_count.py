@@ -10,7 +10,7 @@ it inserted or deleted (a COPY of a million is one row), and a truncate empties 
 is the sum of the rows a transaction sees: as with ``COUNT(*)``, its own statements and the
 committed ones of others. Writers never wait for each other on it (no shared counter row), and
 now and then one of them folds the older rows into one, as the data version's triggers do
-(``pledges.dataversion``).
+(``pledges.dataversion``, and under the same condition, ``FOLDS_HERE``).
 """
 
 from collections.abc import Mapping
@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from django.db import connections
 
 from . import search
+from .dataversion import FOLDS_HERE
 
 TABLE = "pledges_pledgecount"
 FUNCTION = "pledges_pledge_counted"
@@ -36,9 +37,7 @@ BEGIN
     ELSE
         INSERT INTO {TABLE} (delta) SELECT -COUNT(*) FROM removed RETURNING id INTO new_id;
     END IF;
-    -- Under REPEATABLE READ a fold could meet rows another writer folded since the snapshot.
-    IF new_id % {FOLD_EVERY} = 0
-       AND current_setting('transaction_isolation') = 'read committed'
+    IF new_id % {FOLD_EVERY} = 0 AND {FOLDS_HERE}
        AND pg_try_advisory_xact_lock(hashtext('{TABLE}')) THEN
         WITH gone AS (DELETE FROM {TABLE} WHERE id < new_id RETURNING delta)
         INSERT INTO {TABLE} (delta) SELECT SUM(delta) FROM gone HAVING COUNT(*) > 0;
