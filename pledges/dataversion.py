@@ -66,23 +66,33 @@ def current(using: str | None = None) -> str:
 
 
 _PG_WEIGHT = "1 + floor(random() * 2147483646)::bigint"
-# A fold deletes rows other writers may have folded since its snapshot: under REPEATABLE READ
-# or SERIALIZABLE that fails the write ("could not serialize access due to concurrent
-# delete"), so only a READ COMMITTED writer folds (migration 0013).
-FOLDS_HERE = "current_setting('transaction_isolation') = 'read committed'"
+
+
+def fold_older_rows(table: str, column: str, total: str) -> str:
+    """PL/pgSQL, after a trigger function added row ``new_id`` to ``table``: every
+    ``FOLD_EVERY`` rows, the rows before it replaced by one holding ``total`` of their
+    ``column`` (this module's rows and ``pledges.pledge_count``'s). One writer folds at a time
+    (an advisory lock, not waited for). A fold deletes rows other writers may have folded since
+    its snapshot: under REPEATABLE READ or SERIALIZABLE that fails the write ("could not
+    serialize access due to concurrent delete"), so only a READ COMMITTED writer folds
+    (migration 0013)."""
+    return f"""
+    IF new_id % {FOLD_EVERY} = 0
+       AND current_setting('transaction_isolation') = 'read committed'
+       AND pg_try_advisory_xact_lock(hashtext('{table}')) THEN
+        WITH gone AS (DELETE FROM {table} WHERE id < new_id RETURNING {column})
+        INSERT INTO {table} ({column}) SELECT {total} FROM gone HAVING COUNT(*) > 0;
+    END IF;"""
+
+
+_PG_FOLD = fold_older_rows(CHANGE_TABLE, "weight", f"(SUM(weight) % {WEIGHT_MODULUS})::bigint")
 _PG_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION pledges_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     new_id bigint;
 BEGIN
     INSERT INTO {CHANGE_TABLE} (weight)
-        VALUES ({_PG_WEIGHT}) RETURNING id INTO new_id;
-    IF new_id % {FOLD_EVERY} = 0 AND {FOLDS_HERE}
-       AND pg_try_advisory_xact_lock(hashtext('{CHANGE_TABLE}')) THEN
-        WITH gone AS (DELETE FROM {CHANGE_TABLE} WHERE id < new_id RETURNING weight)
-        INSERT INTO {CHANGE_TABLE} (weight)
-            SELECT (SUM(weight) % {WEIGHT_MODULUS})::bigint FROM gone HAVING COUNT(*) > 0;
-    END IF;
+        VALUES ({_PG_WEIGHT}) RETURNING id INTO new_id;{_PG_FOLD}
     RETURN NULL;
 END $$;
 """

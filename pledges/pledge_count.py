@@ -10,19 +10,18 @@ it inserted or deleted (a COPY of a million is one row), and a truncate empties 
 is the sum of the rows a transaction sees: as with ``COUNT(*)``, its own statements and the
 committed ones of others. Writers never wait for each other on it (no shared counter row), and
 now and then one of them folds the older rows into one, as the data version's triggers do
-(``pledges.dataversion``, and under the same condition, ``FOLDS_HERE``).
+(``dataversion.fold_older_rows``).
 """
 
 from collections.abc import Mapping
 
-from django.db import connections
+from django.db import connections, transaction
 
 from . import search
-from .dataversion import FOLDS_HERE
+from .dataversion import fold_older_rows
 
 TABLE = "pledges_pledgecount"
 FUNCTION = "pledges_pledge_counted"
-FOLD_EVERY = 64  # fold the older rows into one every this many statements
 
 _FUNCTION = f"""
 CREATE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -36,15 +35,11 @@ BEGIN
         INSERT INTO {TABLE} (delta) SELECT COUNT(*) FROM added RETURNING id INTO new_id;
     ELSE
         INSERT INTO {TABLE} (delta) SELECT -COUNT(*) FROM removed RETURNING id INTO new_id;
-    END IF;
-    IF new_id % {FOLD_EVERY} = 0 AND {FOLDS_HERE}
-       AND pg_try_advisory_xact_lock(hashtext('{TABLE}')) THEN
-        WITH gone AS (DELETE FROM {TABLE} WHERE id < new_id RETURNING delta)
-        INSERT INTO {TABLE} (delta) SELECT SUM(delta) FROM gone HAVING COUNT(*) > 0;
-    END IF;
+    END IF;{fold_older_rows(TABLE, "delta", "SUM(delta)")}
     RETURN NULL;
 END $$;
 """
+_COUNT_NOW = f"INSERT INTO {TABLE} (delta) SELECT COUNT(*) FROM pledges_pledge"
 # Each event its own trigger: a trigger with a transition table has one event.
 _TRIGGERS = {
     "INSERT": "REFERENCING NEW TABLE AS added",
@@ -83,10 +78,10 @@ def recount(using: str) -> None:
     connection = connections[using]
     if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.execute("LOCK TABLE pledges_pledge IN SHARE MODE")  # no writer meanwhile
         cursor.execute(f"DELETE FROM {TABLE}")
-        cursor.execute(f"INSERT INTO {TABLE} (delta) SELECT COUNT(*) FROM pledges_pledge")
+        cursor.execute(_COUNT_NOW)
 
 
 def _trigger(event: str) -> str:
@@ -104,7 +99,7 @@ def install(schema_editor) -> None:
             f"CREATE TRIGGER {_trigger(event)} AFTER {event} ON pledges_pledge {transitions} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
         )
-    schema_editor.execute(f"INSERT INTO {TABLE} (delta) SELECT COUNT(*) FROM pledges_pledge")
+    schema_editor.execute(_COUNT_NOW)
 
 
 def uninstall(schema_editor) -> None:

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from pledges import pledge_count
+from pledges import dataversion, pledge_count
 from pledges.models import Category, Donor, Pledge
 from pledges.services import delete_pledge
 from tests.conftest import load_reference_data
@@ -111,12 +111,12 @@ def test_postgresql_reads_the_kept_number_not_the_rows(anon, db):
 @POSTGRESQL_ONLY
 def test_postgresql_folds_the_rows_and_a_truncate_empties_them(anon, db):
     load_reference_data()
-    for _ in range(2 * pledge_count.FOLD_EVERY + 1):
+    for _ in range(2 * dataversion.FOLD_EVERY + 1):
         PledgeFactory()
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM pledges_pledgecount")
         rows = cursor.fetchone()[0]
-    assert rows <= pledge_count.FOLD_EVERY
+    assert rows <= dataversion.FOLD_EVERY
     assert_counted(anon)
     with connection.cursor() as cursor:
         # The foreign keys' checks of this transaction's inserts first, or TRUNCATE refuses.

@@ -1,5 +1,5 @@
 from django.core.management.base import BaseCommand
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS
 
 from pledges import pledge_count
 from pledges.services import recompute_derived_values
@@ -13,6 +13,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         changed = recompute_derived_values()
-        with transaction.atomic():
-            pledge_count.recount(DEFAULT_DB_ALIAS)
+        pledge_count.recount(DEFAULT_DB_ALIAS)
         self.stdout.write(self.style.SUCCESS(f"{changed} pledge values changed."))
