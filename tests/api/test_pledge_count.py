@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from pledges import dataversion, pledge_count
 from pledges.models import Category, Donor, Pledge
 from pledges.services import delete_pledge
+from tests.api.test_search import expected
 from tests.conftest import load_reference_data
 from tests.factories import PledgeFactory
 
@@ -72,22 +73,10 @@ def test_a_filter_is_counted_by_the_database(anon, db):
     assert len(counts) == 1 and 'FROM "pledges_pledge"' in counts[0]
 
 
-def matching(text: str) -> set[int]:
-    """The pledges whose title, description or an item's name holds ``text``, found here."""
-    return {
-        pledge.pk
-        for pledge in Pledge.objects.prefetch_related("items")
-        if any(
-            text.upper() in written.upper()
-            for written in [pledge.title, pledge.description, *(i.name for i in pledge.items.all())]
-        )
-    }
-
-
 def test_a_search_with_another_filter_is_counted_with_both(anon, db):
     load_reference_data()
     call_command("generate_pledges", "150", "--seed", "3", verbosity=0, stdout=StringIO())
-    found = matching("drone")
+    found = expected("drone")
     donor = Pledge.objects.filter(pk__in=found).values_list("donor", flat=True).first()
     both = found & set(Pledge.objects.filter(donor=donor).values_list("pk", flat=True))
     assert 0 < len(both) < len(found)
