@@ -6,8 +6,9 @@ connections (issue 14).
     .venv/bin/python bench/vs_datasette.py --rows 100000 [--runs 15] [--postgres URL]
 
 The file, bench/.data/pledges-<rows>.sqlite3, is made once by ``generate_pledges <rows> --seed 7``
-and reused. With ``--postgres postgres://…/db`` the project side reads that PostgreSQL database
-instead (filled the same way when it has no pledges); Datasette still serves the SQLite file.
+and ANALYZE, and reused. With ``--postgres postgres://…/db`` the project side reads that
+PostgreSQL database instead (filled the same way when it has no pledges, and vacuumed);
+Datasette still serves the SQLite file.
 The project answers repeated requests from its cache: the "after a write" column is
 the first answer after a write to the database, each time, i.e. without the cache.
 """
@@ -95,6 +96,24 @@ def filled(env: dict, rows: int) -> None:
     print(f"Generating {rows:,} pledges into {env['DATABASE_URL']} …", flush=True)
     manage(env, "load_ecb_rates")
     manage(env, "generate_pledges", str(rows), "--seed", "7")
+    settled(env["DATABASE_URL"])
+
+
+def settled(database_url: str) -> None:
+    """The state a database reaches in use, made at once, so that a rerun measures the same:
+    PostgreSQL vacuumed (index-only counts) and analysed; SQLite analysed (the same file serves
+    Datasette)."""
+    if database_url.startswith("postgres"):
+        import psycopg2
+
+        connection = psycopg2.connect(database_url)
+        connection.autocommit = True  # VACUUM runs outside a transaction
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        connection.close()
+        return
+    with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+        connection.execute("ANALYZE")
 
 
 def server_env(database_url: str) -> dict:

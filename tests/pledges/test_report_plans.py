@@ -91,6 +91,6 @@ def test_the_plan_test_sees_a_report_that_reads_the_table():
     sql = report_query({"group_by": "donor"}).replace(
         '+"pledges_pledge"."donor_id"', '"pledges_pledge"."donor_id"'
     )
-    assert plan(sql) == ["SCAN pledges_pledge USING INDEX pledge_donor_date_idx"]
+    assert plan(sql) == ["SCAN pledges_pledge USING INDEX pledge_donor_date_status_idx"]
     with pytest.raises(AssertionError):
         assert_reads_the_pledges_from_the_index(sql)
