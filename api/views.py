@@ -28,7 +28,6 @@ from pledges.models import (
     ExchangeRate,
     Fulfilment,
     Pledge,
-    preloaded,
     validate_currency_code,
 )
 from pledges.services import delete_pledge
@@ -288,7 +287,7 @@ class FulfilmentViewSet(QueryGuardMixin, CachedListMixin, VersionedMixin, viewse
     """Dated allocation and delivery records of pledges (docs/methodology.md), filtered and
     paged; writing one changes what its pledge shows (and its ETag)."""
 
-    queryset = preloaded(Fulfilment.objects.all())
+    queryset = Fulfilment.objects.preloaded()
     serializer_class = FulfilmentSerializer
     filterset_class = FulfilmentFilter
     permission_classes = [FulfilmentPermission]

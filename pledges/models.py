@@ -5,8 +5,10 @@ re-announcements) are in ``package_rules``; derived values are set by the write 
 (``services.prepare_write``)."""
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from functools import partial
+from typing import Self
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
@@ -159,33 +161,79 @@ class Event(models.Model):
 
 
 # The relations a pledge or a record is shown with, loaded for a page at once as plain lists
-# under these attributes. Django's own prefetch makes a queryset for each row and relation
-# instead, which cost a page of 100 pledges more than its two queries.
+# under these attributes (``PreloadingQuerySet.preloaded``).
 PRELOADED = {"items": "preloaded_items", "sources": "preloaded_sources"}
-
-
-def preloaded(queryset: models.QuerySet) -> models.QuerySet:
-    """``queryset`` with the ``PRELOADED`` relations loaded by one query each."""
-    return queryset.prefetch_related(
-        *(models.Prefetch(relation, to_attr=attribute) for relation, attribute in PRELOADED.items())
-    )
-
 
 # What a pledge is shown by where another names it (its package, in the API).
 PLEDGE_BRIEF_FIELDS = ("id", "title", "announced_on")
 
 
-class PledgeQuerySet(models.QuerySet):
+class PreloadingQuerySet(models.QuerySet):
+    """A queryset that loads what its rows are shown with by one plain query each, once its
+    rows are read: the ``PRELOADED`` lists (``preloaded()``) and the brief rows that foreign
+    keys name (``with_briefs()``). Django's prefetch does the same, with more work a row: it
+    took a page of 100 pledges 3.5 ms where its queries take 1.8 ms."""
+
+    _loads: tuple = ()
+
+    def preloaded(self) -> Self:
+        return self._loading(_load_lists)
+
+    def with_briefs(self, relation: str, fields: tuple[str, ...]) -> Self:
+        """The rows named by the foreign key ``relation``, with only ``fields`` loaded."""
+        return self._loading(partial(_load_briefs, relation, fields))
+
+    def _loading(self, load: Callable[[list], None]) -> Self:
+        clone = self._chain()
+        clone._loads = (*self._loads, load)
+        return clone
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._loads = self._loads
+        return clone
+
+    def _fetch_all(self):
+        unread = self._result_cache is None
+        super()._fetch_all()
+        if unread and self._result_cache and self._iterable_class is models.query.ModelIterable:
+            for load in self._loads:
+                load(self._result_cache)
+
+
+def _load_lists(rows: list[models.Model]) -> None:
+    """Each row's ``PRELOADED`` lists, in their model's order; each item knows its row."""
+    by_pk = {row.pk: row for row in rows}
+    for relation, attribute in PRELOADED.items():
+        key = rows[0]._meta.get_field(relation).field  # the foreign key to the rows
+        lists = {pk: [] for pk in by_pk}
+        for related in key.model._default_manager.filter(**{f"{key.attname}__in": list(by_pk)}):
+            owner = getattr(related, key.attname)
+            key.set_cached_value(related, by_pk[owner])
+            lists[owner].append(related)
+        for row in rows:
+            setattr(row, attribute, lists[row.pk])
+
+
+def _load_briefs(relation: str, fields: tuple[str, ...], rows: list[models.Model]) -> None:
+    key = rows[0]._meta.get_field(relation)
+    named = {getattr(row, key.attname) for row in rows} - {None}
+    manager = key.related_model._default_manager
+    briefs = manager.only(*fields).order_by().in_bulk(named) if named else {}
+    for row in rows:
+        value = getattr(row, key.attname)
+        if value is None or value in briefs:  # one deleted since is read when asked for
+            key.set_cached_value(row, briefs.get(value))
+
+
+class PledgeQuerySet(PreloadingQuerySet):
     def with_related(self) -> "PledgeQuerySet":
         """Everything a pledge is shown with, in a fixed number of queries. Its package is
         loaded apart, by its brief fields only: joined to every row, its thirty columns cost a
         page of 100 pledges 3 ms more than the rest of the page's query, for the few rows that
         have one."""
-        briefs = Pledge.objects.only(*PLEDGE_BRIEF_FIELDS).order_by()
-        package = models.Prefetch("parent", queryset=briefs)
-        return preloaded(self.select_related("donor", "category", "event")).prefetch_related(
-            package
-        )
+        related = self.select_related("donor", "category", "event").preloaded()
+        return related.with_briefs("parent", PLEDGE_BRIEF_FIELDS)
 
 
 class Pledge(models.Model):
@@ -590,6 +638,7 @@ class Fulfilment(models.Model):
     history = HistoricalRecords(
         excluded_fields=["version", "updated_at", "cumulative_amount", "eur_cents"]
     )
+    objects = PreloadingQuerySet.as_manager()
 
     class Meta:
         ordering = ["date", "id"]
