@@ -1,0 +1,80 @@
+"""``PlainReads`` answers what DRF's own reading answers, for values read from the database and
+for values of another type set in memory, and refuses a field it cannot plan."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+
+from api.serializers import PlainReads, PledgeSerializer
+from pledges.choices import PledgeStatus
+from pledges.models import Donor, Pledge
+from tests.factories import CountryFactory, PledgeFactory, PledgeItemFactory, SourceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def drf_answer(serializer: serializers.Serializer, instance) -> dict:
+    """DRF's own reading of ``instance``, without ``PlainReads``."""
+    return serializers.ModelSerializer.to_representation(serializer, instance)
+
+
+def rendered(data) -> dict:
+    return json.loads(JSONRenderer().render(data))
+
+
+def test_values_read_from_the_database_are_answered_as_drf_answers_them():
+    pledge = PledgeFactory(amount=Decimal("1234.50"), currency="USD", period_start_year=2024)
+    PledgeItemFactory(pledge=pledge, quantity=3)
+    SourceFactory(pledge=pledge)
+    stored = Pledge.objects.with_related().get(pk=pledge.pk)
+    ours = PledgeSerializer(stored).data
+    assert ours == drf_answer(PledgeSerializer(), stored)
+    assert rendered(ours) == rendered(drf_answer(PledgeSerializer(), stored))
+    assert (ours["period_start_year"], ours["undated"]) == (2024, False)
+    assert ours["status"] == "announced"
+
+
+def test_values_of_another_type_are_converted_as_drf_converts_them():
+    pledge = Pledge.objects.with_related().get(pk=PledgeFactory().pk)
+    pledge.version = "7"  # a text where a whole number is kept
+    pledge.period_start_year = 2024.0
+    pledge.undated = 1  # a number where a yes/no is kept
+    pledge.status = PledgeStatus.COMMITTED  # a member of the choices, not a plain text
+    pledge.title = 42
+    ours = PledgeSerializer(pledge).data
+    assert ours == drf_answer(PledgeSerializer(), pledge)
+    assert (ours["version"], ours["period_start_year"], ours["undated"]) == (7, 2024, True)
+    assert type(ours["status"]) is str and ours["status"] == "committed"
+    assert ours["title"] == "42"
+
+
+class DonorIdAsText(PlainReads, serializers.ModelSerializer):
+    id = serializers.BigIntegerField(coerce_to_string=True, read_only=True)
+
+    class Meta:
+        model = Donor
+        fields = ["id", "name"]
+
+
+def test_a_big_integer_asked_to_be_text_is_answered_as_text():
+    donor = CountryFactory(name="Norway")
+    assert DonorIdAsText(donor).data == {"id": str(donor.pk), "name": "Norway"}
+
+
+class DonorWithLink(PlainReads, serializers.ModelSerializer):
+    pledges = serializers.HyperlinkedRelatedField(
+        many=False, read_only=True, view_name="pledge-detail", source="pk"
+    )
+
+    class Meta:
+        model = Donor
+        fields = ["id", "pledges"]
+
+
+def test_a_field_that_needs_the_request_is_refused():
+    serializer = DonorWithLink(CountryFactory())
+    with pytest.raises(TypeError, match=r"DonorWithLink\.pledges needs the request"):
+        serializer.to_representation(serializer.instance)
