@@ -7,8 +7,8 @@ from pledges.services import recompute_derived_values
 
 class Command(BaseCommand):
     help = (
-        "Recompute every pledge's total, EUR value and rate date from the stored rates; on "
-        "PostgreSQL, count the pledges again for the kept number the pledge list shows."
+        "Recompute every pledge's total, EUR value and rate date from the stored rates, and "
+        "count the pledges again for the kept number the pledge list shows."
     )
 
     def handle(self, *args, **options):
