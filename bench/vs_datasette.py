@@ -100,9 +100,9 @@ def filled(env: dict, rows: int) -> None:
 
 
 def settled(database_url: str) -> None:
-    """The state a database reaches in use, made at once, so that a rerun measures the same:
-    PostgreSQL vacuumed (index-only counts) and analysed; SQLite analysed (the same file serves
-    Datasette)."""
+    """A database just generated brought at once to the state it reaches in use, so that
+    runs on it measure the same: PostgreSQL vacuumed (index-only counts) and analysed; SQLite
+    analysed (the same file serves Datasette)."""
     if database_url.startswith("postgres"):
         import psycopg2
 

@@ -200,6 +200,17 @@ class PreloadingQuerySet(models.QuerySet):
             for load in self._loads:
                 load(self._result_cache)
 
+    def iterator(self, chunk_size=None):
+        if self._loads:
+            # Its rows would come without what they are shown with, read again a row each.
+            raise TypeError("A preloading queryset is read whole, not by iterator().")
+        return super().iterator(chunk_size)
+
+
+def _read_with(rows: list[models.Model], model: type[models.Model]) -> models.QuerySet:
+    """``model``'s rows, from the database that ``rows`` were read from."""
+    return model._default_manager.using(rows[0]._state.db)
+
 
 def _load_lists(rows: list[models.Model]) -> None:
     """Each row's ``PRELOADED`` lists, in their model's order; each item knows its row."""
@@ -207,7 +218,7 @@ def _load_lists(rows: list[models.Model]) -> None:
     for relation, attribute in PRELOADED.items():
         key = rows[0]._meta.get_field(relation).field  # the foreign key to the rows
         lists = {pk: [] for pk in by_pk}
-        for related in key.model._default_manager.filter(**{f"{key.attname}__in": list(by_pk)}):
+        for related in _read_with(rows, key.model).filter(**{f"{key.attname}__in": list(by_pk)}):
             owner = getattr(related, key.attname)
             key.set_cached_value(related, by_pk[owner])
             lists[owner].append(related)
@@ -218,12 +229,10 @@ def _load_lists(rows: list[models.Model]) -> None:
 def _load_briefs(relation: str, fields: tuple[str, ...], rows: list[models.Model]) -> None:
     key = rows[0]._meta.get_field(relation)
     named = {getattr(row, key.attname) for row in rows} - {None}
-    manager = key.related_model._default_manager
-    briefs = manager.only(*fields).order_by().in_bulk(named) if named else {}
+    briefs = _read_with(rows, key.related_model).only(*fields).order_by().in_bulk(named)
     for row in rows:
-        value = getattr(row, key.attname)
-        if value is None or value in briefs:  # one deleted since is read when asked for
-            key.set_cached_value(row, briefs.get(value))
+        # None for one deleted since the rows were read (READ COMMITTED), as Django's prefetch.
+        key.set_cached_value(row, briefs.get(getattr(row, key.attname)))
 
 
 class PledgeQuerySet(PreloadingQuerySet):

@@ -77,8 +77,9 @@ def current(using: str) -> int | None:
 
 def recount(using: str) -> None:
     """The kept number set to ``COUNT(*)`` again, for a database whose pledges were written
-    with its triggers off (a data-only restore, ``session_replication_role``, a file copied
-    in)."""
+    with its triggers off (a data-only restore, ``session_replication_role``) or, on SQLite,
+    by a ``REPLACE`` from another tool (SQLite fires no delete trigger for the row it
+    replaces)."""
     connection = connections[using]
     if connection.vendor not in ("postgresql", "sqlite"):
         return

@@ -39,7 +39,7 @@ def test_the_migration_adds_the_statistics_of_the_index_where_there_are_statisti
         cursor.execute("ANALYZE")
         cursor.execute("DELETE FROM sqlite_stat1 WHERE idx = %s", [INDEX])
     assert index_statistics() == []
-    MIGRATION.analyze_if_analysed(None, Editor)
+    MIGRATION.analyze_if_analysed(INDEX, None, Editor)
     [[stat]] = index_statistics()
     assert stat.split()[0] == str(Pledge.objects.count())
 
@@ -48,7 +48,7 @@ def test_the_migration_makes_no_statistics_where_there_are_none():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
         assert not cursor.fetchone(), "the test database was analysed"
-    MIGRATION.analyze_if_analysed(None, Editor)
+    MIGRATION.analyze_if_analysed(INDEX, None, Editor)
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
         assert not cursor.fetchone()

@@ -4,6 +4,7 @@ relations themselves answer."""
 
 import pytest
 
+from pledges import models
 from pledges.models import PLEDGE_BRIEF_FIELDS, PRELOADED, Fulfilment, Pledge
 from tests.factories import PledgeFactory, PledgeItemFactory, SourceFactory, add_record
 
@@ -26,8 +27,12 @@ def pledges():
 
 
 def test_a_page_loads_its_lists_and_packages_by_one_query_each(pledges, django_assert_num_queries):
-    with django_assert_num_queries(4):  # the page, items, sources, the packages' briefs
+    # The page, items, sources (each in its model's order), the packages' briefs.
+    with django_assert_num_queries(4) as captured:
         page = list(Pledge.objects.with_related().order_by("id"))
+    items, sources = (query["sql"] for query in captured.captured_queries[1:3])
+    assert "pledges_pledgeitem" in items and "ORDER BY" in items
+    assert "pledges_source" in sources and "ORDER BY" in sources
     for pledge in page:
         assert pledge.preloaded_items == list(pledge.items.all())
         assert pledge.preloaded_sources == list(pledge.sources.all())
@@ -79,3 +84,22 @@ def test_a_page_of_records_loads_its_items_and_sources(pledges, django_assert_nu
         assert record.preloaded_items == list(record.items.all())
         assert record.preloaded_sources == list(record.sources.all())
     assert [item.item_id for item in records[0].preloaded_items] == [items[0].pk, items[2].pk]
+
+
+def test_a_package_deleted_since_the_page_was_read_is_none(pledges, django_assert_num_queries):
+    """Under READ COMMITTED a package may be deleted between the page's query and its briefs'
+    (once its components were detached): the component then shows none, as with Django's
+    prefetch, instead of failing when the package is asked for."""
+    page = list(Pledge.objects.order_by("id"))
+    component = next(pledge for pledge in page if pledge.parent_id)
+    component.parent_id = max(pledge.pk for pledge in pledges) + 1  # no such pledge
+    models._load_briefs("parent", PLEDGE_BRIEF_FIELDS, page)
+    with django_assert_num_queries(0):
+        assert component.parent is None
+        assert all(pledge.parent is None for pledge in page if pledge.parent_id is None)
+
+
+def test_a_preloading_queryset_is_not_read_by_iterator(pledges):
+    with pytest.raises(TypeError, match="read whole"):
+        next(Pledge.objects.with_related().iterator())
+    assert len(list(Pledge.objects.all().iterator())) == len(pledges)
