@@ -2,6 +2,7 @@
 (docs/data-dictionary.md#api): brief nested objects on read, ids on write, money as strings."""
 
 from copy import copy
+from decimal import Decimal
 from functools import cache, cached_property
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -48,6 +49,33 @@ class SiteTimeZoneDateTimeField(serializers.DateTimeField):
         super().__init__(**kwargs)
 
 
+class StoredDecimalField(serializers.DecimalField):
+    """A decimal answered as DRF answers it, at once when it already has the field's places
+    and fits its digits, as one read from the database has (DRF quantizes each value again: a
+    third of the time of answering the amounts of a page)."""
+
+    def to_representation(self, value):
+        if (
+            type(value) is Decimal
+            and self.coerce_to_string_at_once
+            and (parts := value.as_tuple()).exponent == -self.decimal_places
+            and (self.max_digits is None or len(parts.digits) <= self.max_digits)
+        ):
+            return f"{value:f}"
+        return super().to_representation(value)
+
+    @cached_property
+    def coerce_to_string_at_once(self) -> bool:
+        """Whether DRF answers this field's quantized value as it is formatted with ``f``."""
+        coerce = getattr(self, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+        return (
+            bool(coerce)
+            and not self.localize
+            and not self.normalize_output
+            and (self.decimal_places is not None)
+        )
+
+
 class PlainReads:
     """A model serializer that reads its model's own fields with a plain ``getattr``, and the
     related lists a page loaded at once (``PRELOADED``) from where they were put: DRF's general
@@ -64,6 +92,7 @@ class PlainReads:
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: SiteTimeZoneDateTimeField,
+        models.DecimalField: StoredDecimalField,
     }
 
     def to_representation(self, instance):

@@ -7,7 +7,7 @@ import pytest
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from api.serializers import PlainReads, PledgeSerializer
+from api.serializers import PlainReads, PledgeSerializer, StoredDecimalField
 from pledges.choices import PledgeStatus
 from pledges.models import Donor, Pledge
 from tests.factories import CountryFactory, PledgeFactory, PledgeItemFactory, SourceFactory
@@ -97,3 +97,42 @@ def test_a_field_that_needs_the_request_is_refused():
     serializer = DonorWithLink(CountryFactory())
     with pytest.raises(TypeError, match=r"DonorWithLink\.pledges needs the request"):
         serializer.to_representation(serializer.instance)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Decimal("1234.50"),
+        Decimal("0.00"),
+        Decimal("99999999999999.99"),
+        Decimal("1E+3"),  # no places: quantized by DRF
+        Decimal("1.005"),  # more places: rounded by DRF
+        Decimal("-12.30"),
+        Decimal("1234567890123456.00"),  # more digits than the field holds: refused by DRF
+        Decimal("NaN"),
+        1234.5,
+        7,
+        "12.5",
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize("options", [{}, {"coerce_to_string": False}, {"localize": True}])
+def test_a_stored_decimal_is_answered_as_drf_answers_it(value, options):
+    ours = StoredDecimalField(max_digits=16, decimal_places=2, **options)
+    theirs = serializers.DecimalField(max_digits=16, decimal_places=2, **options)
+
+    def answer(field):
+        try:
+            return repr(field.to_representation(value))
+        except Exception as error:  # the same failure, for a value DRF refuses
+            return type(error).__name__
+
+    assert answer(ours) == answer(theirs)
+
+
+def test_pledge_amounts_are_stored_decimal_fields():
+    fields = PledgeSerializer().fields
+    assert all(
+        type(fields[name]) is StoredDecimalField
+        for name in ("amount", "total_amount", "value_eur", "delivered_amount")
+    )
