@@ -10,7 +10,9 @@ and ANALYZE, and reused. With ``--postgres postgres://…/db`` the project side 
 PostgreSQL database instead (filled the same way when it has no pledges, and vacuumed);
 Datasette still serves the SQLite file.
 The project answers repeated requests from its cache: the "after a write" column is
-the first answer after a write to the database, each time, i.e. without the cache.
+the first answer after a write to the database (to a category), each time, i.e. without the
+cached answer. On PostgreSQL a search's count is kept under the search documents' own version,
+which that write leaves as it is.
 """
 
 import argparse

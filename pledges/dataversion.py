@@ -65,6 +65,15 @@ def current(using: str | None = None) -> str:
     return f"{int(weight):x}.{int(last):x}"
 
 
+def pg_version_of(table: str, using: str) -> str:
+    """PostgreSQL: the version kept in ``table`` by ``pg_record_change`` (as the data
+    version's rows), as the reading transaction sees it."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(_READ.replace(CHANGE_TABLE, table))
+        weight, last = cursor.fetchone()
+    return f"{int(weight):x}.{int(last):x}"
+
+
 _PG_WEIGHT = "1 + floor(random() * 2147483646)::bigint"
 
 
@@ -85,14 +94,21 @@ def fold_older_rows(table: str, column: str, total: str) -> str:
     END IF;"""
 
 
-_PG_FOLD = fold_older_rows(CHANGE_TABLE, "weight", f"(SUM(weight) % {WEIGHT_MODULUS})::bigint")
+def pg_record_change(table: str) -> str:
+    """PL/pgSQL: a row of a random weight added to ``table`` (a ``bigserial`` id and a
+    ``bigint`` weight) into the declared ``new_id``, the older rows folded now and then."""
+    total = f"(SUM(weight) % {WEIGHT_MODULUS})::bigint"
+    return f"""
+    INSERT INTO {table} (weight) VALUES ({_PG_WEIGHT}) RETURNING id INTO new_id;""" + (
+        fold_older_rows(table, "weight", total)
+    )
+
+
 _PG_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION pledges_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     new_id bigint;
-BEGIN
-    INSERT INTO {CHANGE_TABLE} (weight)
-        VALUES ({_PG_WEIGHT}) RETURNING id INTO new_id;{_PG_FOLD}
+BEGIN{pg_record_change(CHANGE_TABLE)}
     RETURN NULL;
 END $$;
 """

@@ -11,16 +11,23 @@ find the candidates quickly:
   lets the planner choose: for a common word it walks the date index and stops at a page, for a
   rare one it reads the few matches (three trigram indexes joined by a UNION, before, could do
   neither: 0.6 s for a common word at a million pledges). Statement-level triggers keep the
-  documents of the pledges that a statement wrote, a COPY of a million included.
+  documents of the pledges that a statement wrote, a COPY of a million included, and record a
+  change of the documents' own version when they wrote or removed one (migration 0016): a
+  search's count is kept under it (``count_matching``).
 - SQLite: FTS5 tables with the trigram tokenizer (migration 0005), kept by triggers. They match
   a superset (their case folding covers all of Unicode, SQLite's LIKE only ASCII), so the
   ``icontains`` test is applied to the candidates they give. A text under three characters has
   no trigram: it is answered by ``icontains`` alone.
 """
 
+import hashlib
+
+from django.core.cache import cache
 from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
+
+from . import dataversion
 
 DOCUMENTS = "pledges_pledgesearch"
 SEPARATOR = "\n"
@@ -65,15 +72,25 @@ def matching(queryset: QuerySet, text: str) -> QuerySet:
 
 def count_matching(text: str, using: str) -> int | None:
     """PostgreSQL: how many pledges ``matching`` finds for ``text``, counted from the documents
-    alone (a third of the time of counting the pledges they name: one document per pledge).
-    None where the documents cannot tell: SQLite, and a text holding the separator."""
+    alone (a third of the time of counting the pledges they name: one document per pledge),
+    and kept in the cache under the documents' version. None where the documents cannot tell:
+    SQLite, and a text holding the separator."""
     connection = connections[using]
     text = text.strip()
     if connection.vendor != "postgresql" or SEPARATOR in text:
         return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) " + _DOCUMENTS_MATCHING, [_pattern(connection, text)])
-        return cursor.fetchone()[0]
+    # The version is read first: a count made after it is never older than it names.
+    version = dataversion.pg_version_of(DOCUMENT_CHANGES, using)
+    key = "search-count:" + hashlib.sha256(f"{version}\n{text}".encode()).hexdigest()[:32]
+    if (count := cache.get(key)) is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) " + _DOCUMENTS_MATCHING, [_pattern(connection, text)])
+            count = cursor.fetchone()[0]
+        cache.set(key, count, COUNT_TIMEOUT)
+    return count
+
+
+COUNT_TIMEOUT = 3600  # seconds: counts under older versions are never asked for again
 
 
 # PostgreSQL: the documents that contain a pattern of ``_pattern``.
@@ -157,12 +174,24 @@ _PLEDGES_OF_ITEMS_CHANGED = (  # an item renamed or moved: its pledge before and
 _EVERY_PLEDGE = "SELECT id FROM pledges_pledge"
 
 
-def _by_event(insert: str, update: str, delete: str, truncate: str) -> str:
-    """A trigger function's body: the statement for the event that fired it."""
-    return (
-        f"IF TG_OP = 'INSERT' THEN {insert} ELSIF TG_OP = 'UPDATE' THEN {update} "
-        f"ELSIF TG_OP = 'DELETE' THEN {delete} ELSE {truncate} END IF;"
+def _by_event(insert: str, update: str, delete: str, truncate: str) -> dict[str, str]:
+    """The statement of a trigger function for each event that fires it."""
+    return {"INSERT": insert, "UPDATE": update, "DELETE": delete, "TRUNCATE": truncate}
+
+
+def _function_body(statements: dict[str, str], versioned: bool) -> str:
+    """PL/pgSQL: the statement for the event that fired the trigger. ``versioned``: and a
+    change of the documents' version recorded when it wrote or removed a document, or emptied
+    them (migration 0016)."""
+    counted = " GET DIAGNOSTICS changed = ROW_COUNT;" if versioned else ""
+    branches = " ELSIF ".join(
+        f"TG_OP = '{event}' THEN {statement}{counted}" for event, statement in statements.items()
     )
+    body = f"IF {branches} END IF;"
+    if versioned:
+        record = dataversion.pg_record_change(DOCUMENT_CHANGES)
+        body += f" IF changed > 0 OR TG_OP = 'TRUNCATE' THEN{record} END IF;"
+    return body
 
 
 _DOCUMENT_FUNCTIONS = {
@@ -191,6 +220,16 @@ _TRANSITIONS = {
 }
 
 
+def _create_document_functions(schema_editor, versioned: bool) -> None:
+    declare = "DECLARE changed bigint; new_id bigint; " if versioned else ""
+    for function, statements in _DOCUMENT_FUNCTIONS.items():
+        schema_editor.execute(
+            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"{declare}BEGIN {_function_body(statements, versioned)} RETURN NULL; END $$",
+            params=None,  # % is SQL here
+        )
+
+
 def install_documents(schema_editor) -> None:
     """The documents table, its index, the triggers that keep it, and every pledge's document;
     the three trigram indexes of 0006 go, as nothing reads them any more."""
@@ -199,12 +238,7 @@ def install_documents(schema_editor) -> None:
     schema_editor.execute(
         f"CREATE TABLE {DOCUMENTS} (pledge_id bigint PRIMARY KEY, document text NOT NULL)"
     )
-    for function, body in _DOCUMENT_FUNCTIONS.items():
-        schema_editor.execute(
-            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN {body} RETURN NULL; END $$",
-            params=None,  # % is SQL here
-        )
+    _create_document_functions(schema_editor, versioned=False)
     for table, function in _DOCUMENT_TRIGGERS.items():
         for event, transitions in _TRANSITIONS.items():
             schema_editor.execute(
@@ -235,6 +269,34 @@ def set_document_statistics(schema_editor, target: int) -> None:
         f"ALTER TABLE {DOCUMENTS} ALTER COLUMN document SET STATISTICS {int(target)}"
     )
     schema_editor.execute(f"ANALYZE {DOCUMENTS}")
+
+
+# PostgreSQL: the documents' own version (migration 0016), as the data version's rows: a search
+# counted under it stays right through every write that changes no document (a status, a
+# record, a rate, reference data), when the data version changes.
+DOCUMENT_CHANGES = "pledges_documentchange"
+
+
+def install_document_version(schema_editor) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(
+        f"CREATE TABLE {DOCUMENT_CHANGES} (id bigserial PRIMARY KEY, weight bigint NOT NULL)"
+    )
+    # A first version: a database that has documents must not share an empty one's.
+    schema_editor.execute(
+        f"DO $$ DECLARE new_id bigint; BEGIN"
+        f"{dataversion.pg_record_change(DOCUMENT_CHANGES)} END $$",
+        params=None,
+    )
+    _create_document_functions(schema_editor, versioned=True)
+
+
+def uninstall_document_version(schema_editor) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    _create_document_functions(schema_editor, versioned=False)
+    schema_editor.execute(f"DROP TABLE IF EXISTS {DOCUMENT_CHANGES}")
 
 
 def uninstall_documents(schema_editor) -> None:
