@@ -36,10 +36,14 @@ CHANGE_TABLE = "pledges_datachange"
 FOLD_EVERY = 64  # PostgreSQL: fold the older rows into one every this many statements
 WEIGHT_MODULUS = 2**62
 
+
 # Every name in the SQL below is a constant of this module: nothing comes from outside.
-_READ = (
-    f"SELECT COALESCE(SUM(weight), 0) % {WEIGHT_MODULUS}, COALESCE(MAX(id), 0) FROM {CHANGE_TABLE}"
-)
+def pg_version_sql(table: str) -> str:
+    """PostgreSQL: the (weight, last id) of the version kept in ``table``'s rows."""
+    return f"SELECT COALESCE(SUM(weight), 0) % {WEIGHT_MODULUS}, COALESCE(MAX(id), 0) FROM {table}"
+
+
+_READ = pg_version_sql(CHANGE_TABLE)
 # SQLite adds 64-bit integers and fails on an overflow ("integer overflow"). A database that ran
 # migration 0008 before its triggers updated the one row holds up to four rows of random
 # weights up to 2**62: they are added in Python. PostgreSQL adds bigints as numeric.
@@ -62,16 +66,19 @@ def current(using: str | None = None) -> str:
         else:
             cursor.execute(_READ)
             weight, last = cursor.fetchone()
+    return version_text(weight, last)
+
+
+def version_text(weight: int, last: int) -> str:
     return f"{int(weight):x}.{int(last):x}"
 
 
 def pg_version_of(table: str, using: str) -> str:
     """PostgreSQL: the version kept in ``table`` by ``pg_record_change`` (as the data
-    version's rows), as the reading transaction sees it."""
+    version's rows), as the reading statement sees it."""
     with connections[using].cursor() as cursor:
-        cursor.execute(_READ.replace(CHANGE_TABLE, table))
-        weight, last = cursor.fetchone()
-    return f"{int(weight):x}.{int(last):x}"
+        cursor.execute(pg_version_sql(table))
+        return version_text(*cursor.fetchone())
 
 
 _PG_WEIGHT = "1 + floor(random() * 2147483646)::bigint"

@@ -79,22 +79,34 @@ def count_matching(text: str, using: str) -> int | None:
     text = text.strip()
     if connection.vendor != "postgresql" or SEPARATOR in text:
         return None
-    # The version is read first: a count made after it is never older than it names.
     version = dataversion.pg_version_of(DOCUMENT_CHANGES, using)
-    key = "search-count:" + hashlib.sha256(f"{version}\n{text}".encode()).hexdigest()[:32]
-    if (count := cache.get(key)) is None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT COUNT(*) " + _DOCUMENTS_MATCHING, [_pattern(connection, text)])
-            count = cursor.fetchone()[0]
-        cache.set(key, count, COUNT_TIMEOUT)
+    if (count := cache.get(_count_key(version, text))) is not None:
+        return count
+    # Counted with the version in one statement (one snapshot): under READ COMMITTED a count
+    # made by a statement after the version's may see documents written since.
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNT_WITH_VERSION, [_pattern(connection, text)])
+        weight, last, count = cursor.fetchone()
+    cache.set(_count_key(dataversion.version_text(weight, last), text), count, COUNT_TIMEOUT)
     return count
 
 
 COUNT_TIMEOUT = 3600  # seconds: counts under older versions are never asked for again
 
 
+def _count_key(version: str, text: str) -> str:
+    return "search-count:" + hashlib.sha256(f"{version}\n{text}".encode()).hexdigest()[:32]
+
+
 # PostgreSQL: the documents that contain a pattern of ``_pattern``.
 _DOCUMENTS_MATCHING = f"FROM {DOCUMENTS} WHERE document LIKE UPPER(%s)"
+# The documents' own version, kept in its rows (migration 0016, below), read with a count.
+DOCUMENT_CHANGES = "pledges_documentchange"
+_VERSION_READ = dataversion.pg_version_sql(DOCUMENT_CHANGES).replace("%", "%%")  # a parameter
+_COUNT_WITH_VERSION = (
+    f"SELECT version.weight, version.last, (SELECT COUNT(*) {_DOCUMENTS_MATCHING}) "
+    f"FROM ({_VERSION_READ}) AS version (weight, last)"
+)
 
 
 def _pattern(connection, text: str) -> str:
@@ -271,15 +283,19 @@ def set_document_statistics(schema_editor, target: int) -> None:
     schema_editor.execute(f"ANALYZE {DOCUMENTS}")
 
 
-# PostgreSQL: the documents' own version (migration 0016), as the data version's rows: a search
-# counted under it stays right through every write that changes no document (a status, a
-# record, a rate, reference data), when the data version changes.
-DOCUMENT_CHANGES = "pledges_documentchange"
+# PostgreSQL: the documents' own version (migration 0016, ``DOCUMENT_CHANGES``), as the data
+# version's rows: a search counted under it stays right through every write that changes no
+# document (a status, a record, a rate, reference data), when the data version changes.
+
+# Writers in progress finish first, and others wait for the migration: a statement that ran
+# the functions before they changed would commit a document change without its version's.
+_NO_WRITER = "LOCK TABLE pledges_pledge, pledges_pledgeitem IN SHARE MODE"
 
 
 def install_document_version(schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
+    schema_editor.execute(_NO_WRITER)
     schema_editor.execute(
         f"CREATE TABLE {DOCUMENT_CHANGES} (id bigserial PRIMARY KEY, weight bigint NOT NULL)"
     )
@@ -295,6 +311,7 @@ def install_document_version(schema_editor) -> None:
 def uninstall_document_version(schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
+    schema_editor.execute(_NO_WRITER)
     _create_document_functions(schema_editor, versioned=False)
     schema_editor.execute(f"DROP TABLE IF EXISTS {DOCUMENT_CHANGES}")
 
