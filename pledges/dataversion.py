@@ -39,11 +39,13 @@ WEIGHT_MODULUS = 2**62
 
 # Every name in the SQL below is a constant of this module: nothing comes from outside.
 def pg_version_sql(table: str) -> str:
-    """PostgreSQL: the (weight, last id) of the version kept in ``table``'s rows."""
-    return f"SELECT COALESCE(SUM(weight), 0) % {WEIGHT_MODULUS}, COALESCE(MAX(id), 0) FROM {table}"
+    """PostgreSQL: the (weight, last id) of the version kept in ``table``'s rows (``mod()``,
+    not ``%``: the query may take parameters)."""
+    return (
+        f"SELECT mod(COALESCE(SUM(weight), 0), {WEIGHT_MODULUS}), COALESCE(MAX(id), 0) FROM {table}"
+    )
 
 
-_READ = pg_version_sql(CHANGE_TABLE)
 # SQLite adds 64-bit integers and fails on an overflow ("integer overflow"). A database that ran
 # migration 0008 before its triggers updated the one row holds up to four rows of random
 # weights up to 2**62: they are added in Python. PostgreSQL adds bigints as numeric.
@@ -56,17 +58,13 @@ def current(using: str | None = None) -> str:
         from .models import DataChange
 
         using = router.db_for_read(DataChange)
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(_READ_ROWS)
-            rows = cursor.fetchall()
-            weight = sum(row[0] for row in rows) % WEIGHT_MODULUS
-            last = max((row[1] for row in rows), default=0)
-        else:
-            cursor.execute(_READ)
-            weight, last = cursor.fetchone()
-    return version_text(weight, last)
+    if connections[using].vendor != "sqlite":
+        return pg_version_of(CHANGE_TABLE, using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(_READ_ROWS)
+        rows = cursor.fetchall()
+    weight = sum(row[0] for row in rows) % WEIGHT_MODULUS
+    return version_text(weight, max((row[1] for row in rows), default=0))
 
 
 def version_text(weight: int, last: int) -> str:

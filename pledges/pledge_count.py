@@ -95,49 +95,52 @@ def _trigger(event: str) -> str:
     return f"pledges_pledge_counted_{event.lower()}"
 
 
-def install(schema_editor) -> None:
-    """PostgreSQL: the table, its triggers, and the number of pledges there are now."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(f"CREATE TABLE {TABLE} (id bigserial PRIMARY KEY, delta bigint NOT NULL)")
-    schema_editor.execute(_FUNCTION, params=None)  # % is SQL here
-    for event, transitions in _TRIGGERS.items():
-        schema_editor.execute(
-            f"CREATE TRIGGER {_trigger(event)} AFTER {event} ON pledges_pledge {transitions} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
-        )
-    schema_editor.execute(_COUNT_NOW)
-
-
-def uninstall(schema_editor) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for event in _TRIGGERS:
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {_trigger(event)} ON pledges_pledge")
-    schema_editor.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}()")
-    schema_editor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-
-
 # SQLite: one row, kept by a trigger per inserted or deleted row.
 _SQLITE_TRIGGERS = {"INSERT": "+ 1", "DELETE": "- 1"}
+# What keeps the number on each database: its table, and the statements that make and that
+# drop its triggers.
+_TABLES = {
+    "postgresql": f"CREATE TABLE {TABLE} (id bigserial PRIMARY KEY, delta bigint NOT NULL)",
+    "sqlite": f"CREATE TABLE {TABLE} (id integer PRIMARY KEY, delta integer NOT NULL)",
+}
+_MAKE = {
+    "postgresql": [
+        _FUNCTION,
+        *(
+            f"CREATE TRIGGER {_trigger(event)} AFTER {event} ON pledges_pledge {transitions} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
+            for event, transitions in _TRIGGERS.items()
+        ),
+    ],
+    "sqlite": [
+        f"CREATE TRIGGER {_trigger(event)} AFTER {event} ON pledges_pledge "
+        f"BEGIN UPDATE {TABLE} SET delta = delta {change}; END"
+        for event, change in _SQLITE_TRIGGERS.items()
+    ],
+}
+_DROP = {
+    "postgresql": [
+        *(f"DROP TRIGGER IF EXISTS {_trigger(event)} ON pledges_pledge" for event in _TRIGGERS),
+        f"DROP FUNCTION IF EXISTS {FUNCTION}()",
+    ],
+    "sqlite": [f"DROP TRIGGER IF EXISTS {_trigger(event)}" for event in _SQLITE_TRIGGERS],
+}
 
 
-def install_on_sqlite(schema_editor) -> None:
-    """SQLite: the table, its triggers, and the number of pledges there are now."""
-    if schema_editor.connection.vendor != "sqlite":
+def install(schema_editor, vendor: str) -> None:
+    """On ``vendor``'s database only (its migration: 0011 PostgreSQL, 0015 SQLite): the table,
+    the triggers that keep it, and the number of pledges there are now."""
+    if schema_editor.connection.vendor != vendor:
         return
-    schema_editor.execute(f"CREATE TABLE {TABLE} (id integer PRIMARY KEY, delta integer NOT NULL)")
-    for event, change in _SQLITE_TRIGGERS.items():
-        schema_editor.execute(
-            f"CREATE TRIGGER {_trigger(event)} AFTER {event} ON pledges_pledge "
-            f"BEGIN UPDATE {TABLE} SET delta = delta {change}; END"
-        )
+    schema_editor.execute(_TABLES[vendor])
+    for statement in _MAKE[vendor]:
+        schema_editor.execute(statement, params=None)  # % is SQL in the function
     schema_editor.execute(_COUNT_NOW)
 
 
-def uninstall_on_sqlite(schema_editor) -> None:
-    if schema_editor.connection.vendor != "sqlite":
+def uninstall(schema_editor, vendor: str) -> None:
+    if schema_editor.connection.vendor != vendor:
         return
-    for event in _SQLITE_TRIGGERS:
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {_trigger(event)}")
+    for statement in _DROP[vendor]:
+        schema_editor.execute(statement)
     schema_editor.execute(f"DROP TABLE IF EXISTS {TABLE}")

@@ -102,10 +102,9 @@ def _count_key(version: str, text: str) -> str:
 _DOCUMENTS_MATCHING = f"FROM {DOCUMENTS} WHERE document LIKE UPPER(%s)"
 # The documents' own version, kept in its rows (migration 0016, below), read with a count.
 DOCUMENT_CHANGES = "pledges_documentchange"
-_VERSION_READ = dataversion.pg_version_sql(DOCUMENT_CHANGES).replace("%", "%%")  # a parameter
 _COUNT_WITH_VERSION = (
     f"SELECT version.weight, version.last, (SELECT COUNT(*) {_DOCUMENTS_MATCHING}) "
-    f"FROM ({_VERSION_READ}) AS version (weight, last)"
+    f"FROM ({dataversion.pg_version_sql(DOCUMENT_CHANGES)}) AS version (weight, last)"
 )
 
 

@@ -4,11 +4,11 @@ from pledges import pledge_count
 
 
 def install(apps, schema_editor):
-    pledge_count.install(schema_editor)
+    pledge_count.install(schema_editor, "postgresql")
 
 
 def uninstall(apps, schema_editor):
-    pledge_count.uninstall(schema_editor)
+    pledge_count.uninstall(schema_editor, "postgresql")
 
 
 class Migration(migrations.Migration):

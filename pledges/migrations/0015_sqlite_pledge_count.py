@@ -4,11 +4,11 @@ from pledges import pledge_count
 
 
 def install(apps, schema_editor):
-    pledge_count.install_on_sqlite(schema_editor)
+    pledge_count.install(schema_editor, "sqlite")
 
 
 def uninstall(apps, schema_editor):
-    pledge_count.uninstall_on_sqlite(schema_editor)
+    pledge_count.uninstall(schema_editor, "sqlite")
 
 
 class Migration(migrations.Migration):
